@@ -1,0 +1,1 @@
+"""Public API of keras_seq.decoding; each module adds its exports here."""

@@ -1,0 +1,1 @@
+"""Losses and metrics for sequence models."""

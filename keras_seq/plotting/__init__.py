@@ -1,0 +1,1 @@
+"""Matplotlib plots of alignments and attention weights."""

@@ -1,0 +1,1 @@
+"""TFX pipeline for keras-seq (imports TFX; keras_seq never imports this)."""

@@ -1,0 +1,1 @@
+"""Export for TF Serving, its configuration and a client."""
