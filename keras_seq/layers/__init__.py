@@ -2,3 +2,4 @@
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
+from keras_seq.layers.bahdanau_attention import BahdanauAttention

@@ -1,0 +1,173 @@
+"""Additive attention of Bahdanau et al. (2015), MATH.md eq. 8."""
+
+import keras
+from keras import ops
+
+from keras_seq.layers.luong_attention import check_query_values_ranks
+from keras_seq.layers.luong_attention import masked_softmax
+from keras_seq.layers.luong_attention import standardize_mask
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class BahdanauAttention(keras.layers.Layer):
+    """Additive attention: `score = v^T tanh(W_1 q + W_2 h_s)`.
+
+    Bahdanau et al. (2015) sec. 3.1 and appendix A.1.2:
+    `e_ts = v_a^T tanh(W_a s_{t-1} + U_a h_s)`, `a_t = softmax_s(e_t)`,
+    `c_t = sum_s a_t(s) h_s`, where the query is the PREVIOUS decoder state
+    `s_{t-1}` and `c_t` then enters the recurrent step (MATH.md eq. 8).
+    `W_1` (= `W_a`) is the kernel of `query_dense`, `(query_dim, units)`,
+    `W_2` (= `U_a`) the kernel of `value_dense`, `(value_dim, units)`, and
+    `v` the kernel of `score_dense`, `(units, 1)`; none has a bias, as in the
+    paper.
+
+    `W_2 h_s` does not depend on the decoder step: when decoding step by step
+    compute it once per source with `keys = layer.precompute_values(values)`
+    and pass `keys=keys` at every step (the paper's appendix A.1.2 makes the
+    same remark).
+
+    Padded source positions get exactly zero weight; a query whose source
+    positions are all padding gets zero weights and a zero context.
+
+    Args:
+        units: size of the hidden layer of the score (rows of `W_1`, `W_2`).
+        kernel_initializer: initializer of `W_1`, `W_2`, `v`.
+        **kwargs: base `keras.layers.Layer` arguments.
+
+    Call arguments:
+        query: previous decoder state(s), `(batch_size, query_dim)` or
+            `(batch_size, target_length, query_dim)`.
+        values: encoder states `(batch_size, source_length, value_dim)`.
+        mask: optional boolean `(batch_size, source_length)`, `True` for real
+            tokens; defaults to the Keras mask attached to `values`, if any.
+        keys: optional `(batch_size, source_length, units)`, the output of
+            `precompute_values(values)`; skips recomputing `W_2 h_s`.
+
+    Returns:
+        `(context, weights)`: `context` `(batch_size, value_dim)` or
+        `(batch_size, target_length, value_dim)`; `weights`
+        `(batch_size, source_length)` or
+        `(batch_size, target_length, source_length)`.
+
+    Example:
+    >>> attention = BahdanauAttention(units=16)
+    >>> values = np.random.rand(2, 7, 8).astype("float32")
+    >>> keys = attention.precompute_values(values)
+    >>> state = np.random.rand(2, 12).astype("float32")
+    >>> context, weights = attention(state, values, keys=keys)
+
+    References:
+        Bahdanau, Cho, Bengio (2015). Neural Machine Translation by Jointly
+        Learning to Align and Translate. ICLR.
+        https://arxiv.org/abs/1409.0473
+    """
+
+    def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
+            raise ValueError(
+                f"`units` must be a positive integer. Received: units={units!r}"
+            )
+        self.units = units
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.supports_masking = True
+
+    def _dense(self, units, name):
+        return keras.layers.Dense(
+            units,
+            use_bias=False,
+            kernel_initializer=keras.initializers.get(
+                keras.initializers.serialize(self.kernel_initializer)
+            ),
+            dtype=self.dtype_policy,
+            name=name,
+        )
+
+    def build(self, query_shape, values_shape):
+        check_query_values_ranks(query_shape, values_shape)
+        self.query_dense = self._dense(self.units, "query_dense")
+        self.query_dense.build((None, None, query_shape[-1]))
+        self.value_dense = self._dense(self.units, "value_dense")
+        self.value_dense.build(values_shape)
+        self.score_dense = self._dense(1, "score_dense")
+        self.score_dense.build((None, None, None, self.units))
+        self.built = True
+
+    def precompute_values(self, values):
+        """`W_2 h_s` for every source position, reusable at every step.
+
+        Args:
+            values: encoder states `(batch_size, source_length, value_dim)`.
+
+        Returns:
+            keys `(batch_size, source_length, units)`.
+        """
+        if len(values.shape) != 3:
+            raise ValueError(
+                "`values` must have shape (batch_size, source_length, "
+                f"value_dim). Received: values.shape={tuple(values.shape)}"
+            )
+        if not self.built:
+            raise ValueError(
+                "`precompute_values` needs the layer's weights: call the "
+                "layer once (or build it) first. Received: "
+                f"values.shape={tuple(values.shape)}"
+            )
+        return self.value_dense(values)
+
+    def _score(self, query, values, keys=None):
+        """Additive scores `(B, T, S)` for queries `(B, T, query_dim)`."""
+        if keys is None:
+            keys = self.value_dense(values)  # (B, S, units)
+        query_part = self.query_dense(query)  # (B, T, units)
+        hidden = ops.tanh(
+            ops.expand_dims(query_part, 2) + ops.expand_dims(keys, 1)
+        )  # (B, T, S, units)
+        return ops.squeeze(self.score_dense(hidden), -1)  # (B, T, S)
+
+    def call(self, query, values, mask=None, keys=None):
+        check_query_values_ranks(query.shape, values.shape)
+        mask = standardize_mask(mask, values)
+        if keys is not None:
+            if len(keys.shape) != 3 or keys.shape[-1] != self.units:
+                raise ValueError(
+                    "`keys` must be `precompute_values(values)`, of shape "
+                    f"(batch_size, source_length, {self.units}). "
+                    f"Received: keys.shape={tuple(keys.shape)}"
+                )
+        single_step = len(query.shape) == 2
+        if single_step:
+            query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
+        scores = self._score(query, values, keys)  # (B, T, S)
+        if mask is not None:
+            mask = ops.expand_dims(mask, 1)  # (B, 1, S)
+        weights = masked_softmax(scores, mask)
+        context = ops.einsum("bts,bsd->btd", weights, values)
+        if single_step:
+            context = ops.squeeze(context, 1)
+            weights = ops.squeeze(weights, 1)
+        return context, weights
+
+    def compute_mask(self, query, previous_mask=None):
+        query_mask = getattr(query, "_keras_mask", None)
+        if query_mask is None:
+            return None
+        return [query_mask, query_mask]
+
+    def compute_output_shape(self, query_shape, values_shape):
+        check_query_values_ranks(query_shape, values_shape)
+        context_shape = tuple(query_shape[:-1]) + (values_shape[-1],)
+        weights_shape = tuple(query_shape[:-1]) + (values_shape[1],)
+        return context_shape, weights_shape
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "units": self.units,
+                "kernel_initializer": keras.initializers.serialize(
+                    self.kernel_initializer
+                ),
+            }
+        )
+        return config
