@@ -3,3 +3,6 @@ from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.rnn_encoder import RNNEncoder
 from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
+from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers.feed_forward import FeedForward
+from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
