@@ -1,0 +1,157 @@
+"""Word-level tokenizer built on tensorflow-text."""
+
+import collections
+
+import keras
+import tensorflow as tf
+
+from keras_seq.text import special_tokens
+from keras_seq.text.text_utils import normalize
+from keras_seq.text.text_utils import split_words
+from keras_seq.text.text_utils import validate_normalization
+from keras_seq.text.text_utils import validate_texts
+from keras_seq.text.tokenizer import Tokenizer
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class WordTokenizer(Tokenizer):
+    """Splits text into words, numbers and punctuation and maps them to ids.
+
+    Pipeline (all TensorFlow ops): Unicode normalization
+    (`tensorflow_text.normalize_utf8`, NFKC by default), optional
+    Unicode lower-casing (`tf.strings.lower`, which keeps "ß" unlike
+    `tensorflow_text.case_fold_utf8`), a split on whitespace
+    that keeps every punctuation/symbol character as a token, then
+    `tensorflow_text.UnicodeScriptTokenizer`, which separates runs of
+    different scripts: "Nov 25th, 2026" -> "nov", "25", "th", ",", "2026";
+    "25/11/2026" -> "25", "/", "11", "/", "2026". Tokens are looked up in a
+    `tf.lookup` table; unknown tokens get `UNK_ID`.
+
+    The vocabulary starts with the reserved tokens of
+    `keras_seq.text.special_tokens` (`[PAD]`=0, `[UNK]`=1, `[BOS]`=2,
+    `[EOS]`=3). The layer works eagerly, in `tf.data.Dataset.map` and
+    inside a `tf.function`/SavedModel, and its config holds the vocabulary.
+
+    Args:
+        vocabulary: list of str; must begin with `RESERVED_TOKENS`.
+        lowercase: lower-case the text before splitting.
+        normalization: Unicode normalization form, or None.
+        **kwargs: base layer arguments (e.g. `name`).
+
+    Call arguments:
+        inputs: str, list of str or tf.string tensor `(batch_size,)`.
+
+    Returns (call/tokenize):
+        int32 `tf.RaggedTensor` `(batch_size, None)` of ids, without BOS/EOS.
+
+    Example:
+
+    >>> tokenizer = WordTokenizer.from_corpus(["A man rides.", "A dog."])
+    >>> tokenizer.encode(["a dog rides"], max_length=5, add_eos=True)
+    """
+
+    def __init__(self, vocabulary, lowercase=True, normalization="NFKC", **kw):
+        if (
+            isinstance(vocabulary, (list, tuple))
+            and list(vocabulary[: len(special_tokens.RESERVED_TOKENS)])
+            != special_tokens.RESERVED_TOKENS
+        ):
+            raise ValueError(
+                "`vocabulary` must start with the reserved tokens "
+                f"{special_tokens.RESERVED_TOKENS}. Received: "
+                f"vocabulary[:4]={list(vocabulary[:4])}"
+            )
+        super().__init__(
+            vocabulary,
+            lowercase=lowercase,
+            normalization=normalization,
+            **kw,
+        )
+
+    def _tokenize_batch(self, texts):
+        words = split_words(self._normalize(texts))
+        ids = tf.ragged.map_flat_values(self._token_table.lookup, words)
+        return tf.cast(ids, tf.int32)
+
+    @classmethod
+    def from_corpus(
+        cls,
+        texts,
+        max_vocabulary_size=None,
+        min_frequency=1,
+        lowercase=True,
+        normalization="NFKC",
+        batch_size=1024,
+        **kwargs,
+    ):
+        """Builds the vocabulary from a corpus.
+
+        Vocabulary = the reserved tokens, then tokens by decreasing
+        frequency, ties in alphabetical (code point) order, so the result is
+        deterministic.
+
+        Args:
+            texts: iterable of str (validated with `validate_texts`).
+            max_vocabulary_size: maximum size including the 4 reserved
+                tokens, or None for no limit.
+            min_frequency: tokens seen fewer times are left out (-> UNK).
+            lowercase: as in the constructor.
+            normalization: as in the constructor.
+            batch_size: texts tokenized per TensorFlow call.
+            **kwargs: passed to the constructor.
+        """
+        texts = validate_texts(list(texts), name="texts")
+        num_reserved = len(special_tokens.RESERVED_TOKENS)
+        if max_vocabulary_size is not None and (
+            isinstance(max_vocabulary_size, bool)
+            or not isinstance(max_vocabulary_size, int)
+            or max_vocabulary_size <= num_reserved
+        ):
+            raise ValueError(
+                "`max_vocabulary_size` must be None or an int > "
+                f"{num_reserved} (the reserved tokens). Received: "
+                f"max_vocabulary_size={max_vocabulary_size!r}"
+            )
+        if (
+            isinstance(min_frequency, bool)
+            or not isinstance(min_frequency, int)
+            or min_frequency < 1
+        ):
+            raise ValueError(
+                "`min_frequency` must be an int >= 1. Received: "
+                f"min_frequency={min_frequency!r}"
+            )
+        validate_normalization(normalization)
+        counts = collections.Counter()
+        for start in range(0, len(texts), batch_size):
+            batch = tf.constant(texts[start : start + batch_size])
+            words = split_words(normalize(batch, lowercase, normalization))
+            counts.update(w.decode("utf-8") for w in words.flat_values.numpy())
+        for token in special_tokens.RESERVED_TOKENS:
+            counts.pop(token, None)
+        ranked = sorted(
+            (item for item in counts.items() if item[1] >= min_frequency),
+            key=lambda item: (-item[1], item[0]),
+        )
+        vocabulary = list(special_tokens.RESERVED_TOKENS) + [
+            token for token, _ in ranked
+        ]
+        if max_vocabulary_size is not None:
+            vocabulary = vocabulary[:max_vocabulary_size]
+        return cls(
+            vocabulary,
+            lowercase=lowercase,
+            normalization=normalization,
+            **kwargs,
+        )
+
+    @classmethod
+    def from_vocabulary_file(cls, path, **kwargs):
+        """Loads a vocabulary written by `save_vocabulary` (line = id)."""
+        return cls(cls._read_vocabulary_file(path), **kwargs)
+
+    def get_config(self):
+        config = super().get_config()
+        for key in ("pad_token", "unk_token", "bos_token", "eos_token"):
+            config.pop(key)
+        return config
