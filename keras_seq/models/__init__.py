@@ -1,1 +1,2 @@
 """Public API of keras_seq.models; each module adds its exports here."""
+from keras_seq.models.rnn_seq2seq import RNNSeq2Seq

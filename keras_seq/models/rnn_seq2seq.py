@@ -1,0 +1,629 @@
+"""RNN encoder-decoder: Sutskever, Cho, Luong (global/local) and Bahdanau."""
+
+import keras
+from keras import ops
+
+from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
+from keras_seq.layers.luong_attention import SCORES
+from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.layers.rnn_encoder import RNNEncoder
+from keras_seq.layers.rnn_encoder import check_cell
+from keras_seq.layers.rnn_encoder import check_dropout
+
+# Reserved ids of every keras_seq vocabulary (docs/design.md); repeated here
+# because keras_seq.text imports TensorFlow and models must not.
+PAD_ID = 0
+BOS_ID = 2
+EOS_ID = 3
+
+ATTENTIONS = (None, "luong", "bahdanau", "local")
+CONTEXTS = ("init", "every_step")
+LOCAL_MODES = ("local-m", "local-p")
+
+
+def _check_positive_int(name, value, allow_none=False):
+    if allow_none and value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ValueError(
+            f"`{name}` must be a positive integer. Received: {name}={value!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class RNNSeq2Seq(keras.Model):
+    """Attentional (or fixed-context) RNN encoder-decoder.
+
+    One class for the RNN sequence-to-sequence family of MATH.md:
+
+    - `attention=None, context="init"` (Sutskever et al. 2014, MATH.md eq.
+      2 variant 1): the encoder's final states initialise the decoder,
+      `q_j = f(q_{j-1}, y_{j-1})`, `p(y_j) = softmax(W_s q_j)`.
+    - `attention=None, context="every_step"` (Cho et al. 2014, eq. 2
+      variant 2): the same initialisation, and the fixed context
+      `c = h_Tx` (top-layer final encoder state) is also concatenated to
+      every decoder input: `q_j = f(q_{j-1}, [y_{j-1}; c])`.
+    - `attention="luong"` (Luong et al. 2015 global attention, eqs. 5-7):
+      `q_t = f(q_{t-1}, [y_{t-1}; q~_{t-1}])` (input feeding, the
+      `q~_{t-1}` part only when `input_feeding=True`), then
+      `c_t = sum_s a_t(s) h_s` with `a_t = softmax(score(q_t, h_s))`,
+      `q~_t = tanh(W_c [c_t; q_t])`, `p(y_t) = softmax(W_s q~_t)`.
+    - `attention="local"` (Luong et al. 2015 sec. 3.2, eq. 9): as "luong"
+      with `LocalAttention(window, mode=local_mode)`.
+    - `attention="bahdanau"` (Bahdanau et al. 2015, eq. 8): the alignment
+      is scored from the previous decoder state `q_{t-1}` (the top layer;
+      at t=1 the encoder's final state), `a_t(s) = softmax(v^T tanh(W_1
+      q_{t-1} + W_2 h_s))`, and `c_t` enters the recurrent step,
+      `q_t = f(q_{t-1}, [y_{t-1}; c_t])`. The output layer combines `q_t`
+      and `c_t` as `tanh(W_c [c_t; q_t])` before `W_s` (a one-layer
+      version of the paper's deep output; no maxout).
+
+    In every variant decoder layer `i` starts from the final state of
+    encoder layer `i` (`[forward; backward]` when bidirectional, see
+    `RNNEncoder`), and the decoder has `num_layers` layers of `hidden_dim`
+    units.
+
+    Teacher forcing and step-by-step decoding run the same function,
+    `_decoder_step`: `call()` scans it over the target with
+    `keras.ops.scan`, `decode_step()` runs it once. Only the output
+    projection `W_s` (position-wise) is applied after the scan.
+
+    Dropout (`dropout`) applies to the encoder (embeddings, between
+    layers), to the target embeddings and to the vector fed to `W_s`; none
+    inside the recurrence.
+
+    Args:
+        source_vocabulary_size: int, size of the source vocabulary.
+        target_vocabulary_size: int, size of the target vocabulary.
+        embedding_dim: int, size of the source and target embeddings.
+        hidden_dim: int, size of the encoder outputs, of the decoder states
+            and of `q~_t`.
+        cell: `"lstm"` or `"gru"`, for the encoder and the decoder.
+        num_layers: int, stacked layers in the encoder and in the decoder.
+        bidirectional: bool, bidirectional encoder (`hidden_dim` even).
+        attention: `None`, `"luong"`, `"bahdanau"` or `"local"`.
+        score: `"dot"`, `"general"` or `"concat"`, the alignment score of
+            `"luong"` and `"local"` attention (MATH.md eq. 6).
+        window: int, the half-width D of the local attention window.
+        local_mode: `"local-m"` or `"local-p"` (MATH.md eq. 9).
+        context: `"init"` (Sutskever) or `"every_step"` (Cho); only for
+            `attention=None` (attentional models take `"init"`).
+        input_feeding: bool, feed `q~_{t-1}` to step t (Luong et al. 2015
+            sec. 3.3); used by `"luong"` and `"local"` only.
+        dropout: float in [0, 1).
+        max_source_length: int, the longest source accepted: a longer
+            (statically known) source raises a `ValueError`.
+        max_target_length: int, the default `max_length` of `generate()`.
+        **kwargs: base `keras.Model` arguments (`name`, `dtype`, ...).
+
+    Call arguments:
+        inputs: dict with `"source_ids"` `(batch_size, source_length)` and
+            `"target_in"` `(batch_size, target_length)` int tensors (`[BOS]
+            y_1 .. y_n`, padded with 0), the batch format of docs/design.md.
+        training: bool, whether dropout is active.
+        return_alignments: bool; if True also return the teacher-forced
+            alignments `(batch_size, target_length, source_length)`.
+
+    Returns:
+        logits `(batch_size, target_length, target_vocabulary_size)`
+        float32, or `(logits, alignments)` with `return_alignments=True`
+        (zeros for `attention=None`).
+
+    Example:
+    >>> model = RNNSeq2Seq(1000, 1000, 64, 128, attention="luong")
+    >>> model.compile("adam", MaskedSparseCategoricalCrossentropy())
+    >>> model.fit(dataset)  # ({"source_ids", "target_in"}, target_out)
+    >>> out = model.generate(source_ids)  # token_ids, lengths, alignment
+
+    References:
+        Sutskever, Vinyals, Le (2014). https://arxiv.org/abs/1409.3215
+        Cho et al. (2014). https://arxiv.org/abs/1406.1078
+        Bahdanau, Cho, Bengio (2015). https://arxiv.org/abs/1409.0473
+        Luong, Pham, Manning (2015). https://arxiv.org/abs/1508.04025
+    """
+
+    def __init__(
+        self,
+        source_vocabulary_size,
+        target_vocabulary_size,
+        embedding_dim,
+        hidden_dim,
+        cell="lstm",
+        num_layers=1,
+        bidirectional=False,
+        attention=None,
+        score="general",
+        window=10,
+        local_mode="local-p",
+        context="init",
+        input_feeding=True,
+        dropout=0.0,
+        max_source_length=128,
+        max_target_length=128,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        for name, value in (
+            ("source_vocabulary_size", source_vocabulary_size),
+            ("target_vocabulary_size", target_vocabulary_size),
+            ("embedding_dim", embedding_dim),
+            ("hidden_dim", hidden_dim),
+            ("num_layers", num_layers),
+            ("window", window),
+            ("max_source_length", max_source_length),
+            ("max_target_length", max_target_length),
+        ):
+            _check_positive_int(name, value)
+        check_cell(cell)
+        check_dropout(dropout)
+        if attention not in ATTENTIONS:
+            raise ValueError(
+                f"`attention` must be one of {ATTENTIONS}. "
+                f"Received: attention={attention!r}"
+            )
+        if score not in SCORES:
+            raise ValueError(
+                f"`score` must be one of {SCORES}. Received: score={score!r}"
+            )
+        if local_mode not in LOCAL_MODES:
+            raise ValueError(
+                f"`local_mode` must be one of {LOCAL_MODES}. "
+                f"Received: local_mode={local_mode!r}"
+            )
+        if context not in CONTEXTS:
+            raise ValueError(
+                f"`context` must be one of {CONTEXTS}. "
+                f"Received: context={context!r}"
+            )
+        if attention is not None and context != "init":
+            raise ValueError(
+                "`context='every_step'` (Cho et al. 2014) is the fixed-"
+                "context variant; attentional models compute a context per "
+                "step. Use attention=None or context='init'. "
+                f"Received: context={context!r}, attention={attention!r}"
+            )
+        for name, value in (
+            ("bidirectional", bidirectional),
+            ("input_feeding", input_feeding),
+        ):
+            if not isinstance(value, bool):
+                raise ValueError(
+                    f"`{name}` must be a bool. Received: {name}={value!r}"
+                )
+        if bidirectional and hidden_dim % 2:
+            raise ValueError(
+                "A bidirectional encoder splits `hidden_dim` between its two "
+                "directions, so it must be even. "
+                f"Received: hidden_dim={hidden_dim}"
+            )
+        self.source_vocabulary_size = source_vocabulary_size
+        self.target_vocabulary_size = target_vocabulary_size
+        self.embedding_dim = embedding_dim
+        self.hidden_dim = hidden_dim
+        self.cell = cell
+        self.num_layers = num_layers
+        self.bidirectional = bidirectional
+        self.attention = attention
+        self.score = score
+        self.window = window
+        self.local_mode = local_mode
+        self.context = context
+        self.input_feeding = input_feeding
+        self.dropout = dropout
+        self.max_source_length = max_source_length
+        self.max_target_length = max_target_length
+        self._create_layers()
+
+    # ------------------------------------------------------------------
+    # Layers.
+
+    @property
+    def uses_input_feeding(self):
+        """Whether `q~_{t-1}` is concatenated to the input of step t."""
+        return self.input_feeding and self.attention in ("luong", "local")
+
+    @property
+    def decoder_input_dim(self):
+        """Size of the input of the first decoder layer at each step.
+
+        `embedding_dim`, plus `hidden_dim` for Cho's fixed context, for
+        Bahdanau's `c_t` and for Luong's input feeding `q~_{t-1}`.
+        """
+        extra = (
+            (self.attention is None and self.context == "every_step")
+            or self.attention == "bahdanau"
+            or self.uses_input_feeding
+        )
+        return self.embedding_dim + (self.hidden_dim if extra else 0)
+
+    @property
+    def _num_states(self):
+        return 2 if self.cell == "lstm" else 1
+
+    def _create_layers(self):
+        policy = self.dtype_policy
+        self.encoder = RNNEncoder(
+            self.source_vocabulary_size,
+            self.embedding_dim,
+            self.hidden_dim,
+            cell=self.cell,
+            num_layers=self.num_layers,
+            bidirectional=self.bidirectional,
+            dropout=self.dropout,
+            dtype=policy,
+            name="encoder",
+        )
+        self.target_embedding = keras.layers.Embedding(
+            self.target_vocabulary_size,
+            self.embedding_dim,
+            dtype=policy,
+            name="target_embedding",
+        )
+        cell_class = (
+            keras.layers.LSTMCell
+            if self.cell == "lstm"
+            else keras.layers.GRUCell
+        )
+        self.decoder_cells = [
+            cell_class(self.hidden_dim, dtype=policy, name=f"decoder_cell_{i}")
+            for i in range(self.num_layers)
+        ]
+        self.attention_layer = None
+        if self.attention == "luong":
+            self.attention_layer = LuongAttention(
+                score=self.score, dtype=policy, name="attention"
+            )
+        elif self.attention == "local":
+            from keras_seq.layers.local_attention import LocalAttention
+
+            self.attention_layer = LocalAttention(
+                window=self.window,
+                mode=self.local_mode,
+                score=self.score,
+                dtype=policy,
+                name="attention",
+            )
+        elif self.attention == "bahdanau":
+            from keras_seq.layers.bahdanau_attention import BahdanauAttention
+
+            self.attention_layer = BahdanauAttention(
+                self.hidden_dim, dtype=policy, name="attention"
+            )
+        self.attentional_hidden_state = None
+        if self.attention is not None:
+            self.attentional_hidden_state = AttentionalHiddenState(
+                self.hidden_dim, dtype=policy, name="attentional_hidden_state"
+            )
+        self.embedding_dropout = keras.layers.Dropout(
+            self.dropout, dtype=policy, name="embedding_dropout"
+        )
+        self.output_dropout = keras.layers.Dropout(
+            self.dropout, dtype=policy, name="output_dropout"
+        )
+        # W_s of p(y_t) = softmax(W_s q~_t) (Luong et al. 2015 eq. 6).
+        self.output_projection = keras.layers.Dense(
+            self.target_vocabulary_size,
+            dtype=policy,
+            name="output_projection",
+        )
+
+    def build(self, input_shape=None):
+        # Every size is known from the constructor, so the model builds the
+        # same way whatever shape is given (also when loaded from .keras).
+        if self.built:
+            return
+        hidden = self.hidden_dim
+        self.encoder.build((None, None))
+        self.target_embedding.build((None, None))
+        input_dim = self.decoder_input_dim
+        for cell in self.decoder_cells:
+            cell.build((None, input_dim))
+            input_dim = hidden
+        if self.attention_layer is not None:
+            self.attention_layer.build((None, hidden), (None, None, hidden))
+            self.attentional_hidden_state.build((None, hidden), (None, hidden))
+        self.output_projection.build((None, None, hidden))
+        self.built = True
+
+    def build_from_config(self, config):
+        self.build()
+
+    # ------------------------------------------------------------------
+    # Encoder and the decoder step shared by teacher forcing and decoding.
+
+    def _check_source(self, source_ids):
+        shape = tuple(source_ids.shape)
+        if len(shape) != 2:
+            raise ValueError(
+                "`source_ids` must have shape (batch_size, source_length). "
+                f"Received: source_ids.shape={shape}"
+            )
+        if shape[1] == 0:
+            raise ValueError(
+                "`source_ids` is empty: every source needs at least one "
+                f"token. Received: source_ids.shape={shape}"
+            )
+        if shape[1] is not None and shape[1] > self.max_source_length:
+            raise ValueError(
+                f"`source_ids` is longer than max_source_length="
+                f"{self.max_source_length}; truncate or filter it, or build "
+                "the model with a larger max_source_length. "
+                f"Received: source_ids.shape={shape}"
+            )
+
+    def _encode(self, source_ids, training=None):
+        """Runs the encoder; returns `(memory, carry)` dicts.
+
+        `memory` holds what stays fixed while decoding: `values` (encoder
+        outputs `(B, S, H)`), `source_mask` `(B, S)` bool and, for Cho's
+        variant, `context` `(B, H)`. `carry` is the initial decoder state:
+        `h_i` (and `c_i` for LSTM) per layer, `(B, H)` each, and `feed`
+        (`q~_0 = 0`) for input feeding.
+        """
+        self._check_source(source_ids)
+        source_ids = ops.cast(source_ids, "int32")
+        source_mask = ops.not_equal(source_ids, PAD_ID)
+        values, states = self.encoder(
+            source_ids, padding_mask=source_mask, training=training
+        )
+        memory = {"values": values, "source_mask": source_mask}
+        if self.attention == "bahdanau":
+            # W_2 h_s does not change while decoding: compute it once.
+            memory["keys"] = self.attention_layer.precompute_values(values)
+        if self.attention is None and self.context == "every_step":
+            # c = h_Tx: the top layer's final hidden state (MATH.md eq. 2).
+            memory["context"] = states[-1][0]
+        carry = {}
+        for i, layer_states in enumerate(states):
+            carry[f"h_{i}"] = layer_states[0]
+            if self.cell == "lstm":
+                carry[f"c_{i}"] = layer_states[1]
+        if self.uses_input_feeding:
+            carry["feed"] = ops.zeros_like(states[-1][0])
+        return memory, carry
+
+    def _attend(self, query, memory, step):
+        if self.attention == "local":
+            return self.attention_layer(
+                query,
+                memory["values"],
+                mask=memory["source_mask"],
+                step=step,
+            )
+        if self.attention == "bahdanau":
+            return self.attention_layer(
+                query,
+                memory["values"],
+                mask=memory["source_mask"],
+                keys=memory["keys"],
+            )
+        return self.attention_layer(
+            query, memory["values"], mask=memory["source_mask"]
+        )
+
+    def _decoder_step(self, embedded, carry, memory, step, training=None):
+        """One decoder step (the single code path of training and decoding).
+
+        Args:
+            embedded: `(B, E)` embedding of the previous token `y_{t-1}`.
+            carry: dict of recurrent state (see `_encode`).
+            memory: dict of encoder outputs (see `_encode`).
+            step: int32 scalar, 0-based index of the token produced.
+            training: bool.
+
+        Returns:
+            `(output, new_carry, alignment)`: `output` `(B, H)` is the vector
+            `W_s` reads (`q~_t`, or `q_t` without attention); `alignment`
+            `(B, S)` is `a_t` (`None` without attention).
+        """
+        alignment = None
+        inputs = [embedded]
+        if self.attention == "bahdanau":
+            # Bahdanau et al. 2015 eq. 6: a_t scored from q_{t-1}; c_t is an
+            # input of the recurrence.
+            previous = carry[f"h_{self.num_layers - 1}"]
+            context, alignment = self._attend(previous, memory, step)
+            inputs.append(context)
+        elif self.attention is None and self.context == "every_step":
+            inputs.append(memory["context"])  # Cho et al. 2014: [y; c].
+        elif self.uses_input_feeding:
+            inputs.append(carry["feed"])  # Luong et al. 2015 sec. 3.3.
+        x = inputs[0] if len(inputs) == 1 else ops.concatenate(inputs, -1)
+        new_carry = {}
+        for i, cell in enumerate(self.decoder_cells):
+            if self.cell == "lstm":
+                states = [carry[f"h_{i}"], carry[f"c_{i}"]]
+            else:
+                states = [carry[f"h_{i}"]]
+            x, new_states = cell(x, states, training=training)
+            if not isinstance(new_states, (list, tuple)):
+                new_states = [new_states]
+            new_carry[f"h_{i}"] = new_states[0]
+            if self.cell == "lstm":
+                new_carry[f"c_{i}"] = new_states[1]
+        query = x  # q_t, the top layer's state.
+        if self.attention is None:
+            return query, new_carry, alignment
+        if self.attention in ("luong", "local"):
+            # Luong et al. 2015: attention reads the current state q_t.
+            context, alignment = self._attend(query, memory, step)
+        # q~_t = tanh(W_c [c_t; q_t]) (Luong et al. 2015 eq. 5).
+        output = self.attentional_hidden_state(context, query)
+        if self.uses_input_feeding:
+            new_carry["feed"] = output
+        return output, new_carry, alignment
+
+    # ------------------------------------------------------------------
+    # Teacher forcing.
+
+    def call(self, inputs, training=None, return_alignments=False):
+        if not isinstance(inputs, dict) or not {
+            "source_ids",
+            "target_in",
+        } <= set(inputs):
+            raise ValueError(
+                "`inputs` must be a dict with keys 'source_ids' and "
+                "'target_in'. Received: inputs="
+                f"{type(inputs).__name__}"
+                + (
+                    f" with keys {sorted(inputs)}"
+                    if isinstance(inputs, dict)
+                    else ""
+                )
+            )
+        source_ids = inputs["source_ids"]
+        target_in = ops.cast(inputs["target_in"], "int32")
+        if len(target_in.shape) != 2:
+            raise ValueError(
+                "`target_in` must have shape (batch_size, target_length). "
+                f"Received: target_in.shape={tuple(target_in.shape)}"
+            )
+        memory, carry = self._encode(source_ids, training=training)
+        embedded = self.target_embedding(target_in)  # (B, T, E)
+        embedded = self.embedding_dropout(embedded, training=training)
+        batch = ops.shape(target_in)[0]
+        source_length = ops.shape(memory["values"])[1]
+        target_length = ops.shape(target_in)[1]
+        dtype = self.compute_dtype
+        # keras.ops.scan on TensorFlow stacks the carry itself, so the
+        # per-step outputs live in the carry (the scan's ys == its carry).
+        init = {
+            "carry": carry,
+            "output": ops.zeros((batch, self.hidden_dim), dtype),
+            "alignment": ops.zeros((batch, source_length), dtype),
+        }
+
+        def body(previous, xs):
+            embedded_t, step = xs
+            output, new_carry, alignment = self._decoder_step(
+                embedded_t, previous["carry"], memory, step, training
+            )
+            if alignment is None:
+                alignment = previous["alignment"]
+            new = {
+                "carry": new_carry,
+                "output": ops.cast(output, dtype),
+                "alignment": ops.cast(alignment, dtype),
+            }
+            return new, new
+
+        steps = ops.arange(target_length, dtype="int32")
+        _, stacked = ops.scan(
+            body, init, (ops.transpose(embedded, (1, 0, 2)), steps)
+        )
+        outputs = ops.transpose(stacked["output"], (1, 0, 2))  # (B, T, H)
+        outputs = self.output_dropout(outputs, training=training)
+        logits = ops.cast(self.output_projection(outputs), "float32")
+        if not return_alignments:
+            return logits
+        alignments = ops.transpose(stacked["alignment"], (1, 0, 2))
+        return logits, alignments  # (B, T, V), (B, T, S)
+
+    def compute_output_shape(self, input_shape):
+        batch, target_length = input_shape["target_in"]
+        return (batch, target_length, self.target_vocabulary_size)
+
+    # ------------------------------------------------------------------
+    # Decoding contract (docs/design.md).
+
+    def initial_decoding_state(self, source_ids):
+        """Encodes the source; returns the flat dict the decoder carries.
+
+        Keys: `values` `(B, S, H)`, `source_mask` `(B, S)` bool, `context`
+        `(B, H)` (Cho's variant only), `keys` `(B, S, H)` (Bahdanau's
+        precomputed `W_2 h_s`), `h_i`/`c_i` `(B, H)` per decoder
+        layer and `feed` `(B, H)` (input feeding only).
+        """
+        memory, carry = self._encode(source_ids, training=False)
+        return {**memory, **carry}
+
+    def decode_step(self, token_ids, state, step):
+        """One decoding step: `(logits (B, V) float32, new_state, aux)`.
+
+        `aux` is `{"alignment": (B, S)}` for attentional models, `{}`
+        otherwise.
+        """
+        token_ids = ops.cast(token_ids, "int32")
+        embedded = self.target_embedding(token_ids)  # (B, E)
+        carry_keys = [k for k in state if k[:2] in ("h_", "c_")]
+        if "feed" in state:
+            carry_keys.append("feed")
+        carry = {k: state[k] for k in carry_keys}
+        output, new_carry, alignment = self._decoder_step(
+            embedded, carry, state, step, training=False
+        )
+        logits = ops.cast(self.output_projection(output), "float32")
+        new_state = dict(state)
+        new_state.update(new_carry)
+        aux = {} if alignment is None else {"alignment": alignment}
+        return logits, new_state, aux
+
+    def generate(self, source_ids, strategy="greedy", max_length=None, **kw):
+        """Translates `source_ids` `(B, S)`.
+
+        Args:
+            source_ids: int `(batch_size, source_length)`, padded with 0.
+            strategy: `"greedy"` (`keras_seq.decoding.greedy_search`) or
+                `"beam"` (`keras_seq.decoding.beam_search`).
+            max_length: int, the most tokens produced per sentence (EOS
+                included); defaults to `max_target_length`.
+            **kw: passed to the search function (e.g. `beam_width`).
+
+        Returns:
+            dict with `token_ids` `(B, L)` int32 (0 after EOS), `lengths`,
+            `scores` and, for attentional models, `alignment` `(B, L, S)`.
+        """
+        from keras_seq import decoding
+
+        if strategy not in ("greedy", "beam"):
+            raise ValueError(
+                "`strategy` must be 'greedy' or 'beam'. "
+                f"Received: strategy={strategy!r}"
+            )
+        if max_length is None:
+            max_length = self.max_target_length
+        source_ids = ops.convert_to_tensor(source_ids, "int32")
+        self._check_source(source_ids)
+        state = self.initial_decoding_state(source_ids)
+        start_ids = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
+        if strategy == "greedy":
+            search = decoding.greedy_search
+        else:
+            search = getattr(decoding, "beam_search", None)
+            if search is None:
+                raise ValueError(
+                    "strategy='beam' needs keras_seq.decoding.beam_search, "
+                    "which this installation lacks. Received: strategy='beam'"
+                )
+        return search(
+            self.decode_step,
+            state,
+            start_ids,
+            end_id=EOS_ID,
+            max_length=max_length,
+            **kw,
+        )
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            {
+                "source_vocabulary_size": self.source_vocabulary_size,
+                "target_vocabulary_size": self.target_vocabulary_size,
+                "embedding_dim": self.embedding_dim,
+                "hidden_dim": self.hidden_dim,
+                "cell": self.cell,
+                "num_layers": self.num_layers,
+                "bidirectional": self.bidirectional,
+                "attention": self.attention,
+                "score": self.score,
+                "window": self.window,
+                "local_mode": self.local_mode,
+                "context": self.context,
+                "input_feeding": self.input_feeding,
+                "dropout": self.dropout,
+                "max_source_length": self.max_source_length,
+                "max_target_length": self.max_target_length,
+            }
+        )
+        return config
