@@ -6,3 +6,4 @@ from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.feed_forward import FeedForward
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
+from keras_seq.layers.local_attention import LocalAttention
