@@ -313,16 +313,28 @@ class RNNSeq2Seq(keras.Model):
         if self.built:
             return
         hidden = self.hidden_dim
-        self.encoder.build((None, None))
-        self.target_embedding.build((None, None))
         input_dim = self.decoder_input_dim
+        shapes = [
+            (self.encoder, [(None, None)]),
+            (self.target_embedding, [(None, None)]),
+            (self.output_projection, [(None, None, hidden)]),
+        ]
         for cell in self.decoder_cells:
-            cell.build((None, input_dim))
+            shapes.append((cell, [(None, input_dim)]))
             input_dim = hidden
         if self.attention_layer is not None:
-            self.attention_layer.build((None, hidden), (None, None, hidden))
-            self.attentional_hidden_state.build((None, hidden), (None, hidden))
-        self.output_projection.build((None, None, hidden))
+            shapes.append(
+                (self.attention_layer, [(None, hidden), (None, None, hidden)])
+            )
+            shapes.append(
+                (
+                    self.attentional_hidden_state,
+                    [(None, hidden), (None, hidden)],
+                )
+            )
+        for layer, layer_shapes in shapes:
+            if not layer.built:
+                layer.build(*layer_shapes)
         self.built = True
 
     def build_from_config(self, config):
@@ -534,6 +546,7 @@ class RNNSeq2Seq(keras.Model):
         precomputed `W_2 h_s`), `h_i`/`c_i` `(B, H)` per decoder
         layer and `feed` `(B, H)` (input feeding only).
         """
+        self.build()
         memory, carry = self._encode(source_ids, training=False)
         return {**memory, **carry}
 
@@ -543,6 +556,7 @@ class RNNSeq2Seq(keras.Model):
         `aux` is `{"alignment": (B, S)}` for attentional models, `{}`
         otherwise.
         """
+        self.build()
         token_ids = ops.cast(token_ids, "int32")
         embedded = self.target_embedding(token_ids)  # (B, E)
         carry_keys = [k for k in state if k[:2] in ("h_", "c_")]
