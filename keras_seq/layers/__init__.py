@@ -7,3 +7,10 @@ from keras_seq.layers.multi_head_attention import MultiHeadAttention
 from keras_seq.layers.feed_forward import FeedForward
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
 from keras_seq.layers.local_attention import LocalAttention
+from keras_seq.layers.sinusoidal_positional_encoding import (
+    SinusoidalPositionalEncoding,
+)
+from keras_seq.layers.position_embedding import PositionEmbedding
+from keras_seq.layers.transformer_decoder_layer import TransformerDecoderLayer
+from keras_seq.layers.transformer_encoder import TransformerEncoder
+from keras_seq.layers.transformer_decoder import TransformerDecoder

@@ -1,2 +1,3 @@
 """Public API of keras_seq.models; each module adds its exports here."""
 from keras_seq.models.rnn_seq2seq import RNNSeq2Seq
+from keras_seq.models.transformer_seq2seq import TransformerSeq2Seq
