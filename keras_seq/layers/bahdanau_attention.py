@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_seq.layers.luong_attention import check_floating
 from keras_seq.layers.luong_attention import check_query_values_ranks
 from keras_seq.layers.luong_attention import masked_softmax
 from keras_seq.layers.luong_attention import standardize_mask
@@ -127,6 +128,7 @@ class BahdanauAttention(keras.layers.Layer):
 
     def call(self, query, values, mask=None, keys=None):
         check_query_values_ranks(query.shape, values.shape)
+        check_floating(query, values)
         mask = standardize_mask(mask, values)
         if keys is not None:
             if len(keys.shape) != 3 or keys.shape[-1] != self.units:

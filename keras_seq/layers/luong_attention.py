@@ -61,6 +61,27 @@ def check_query_values_ranks(query_shape, values_shape):
                 f"The last dimension of `{name}` must be known. "
                 f"Received: {name}.shape={tuple(shape)}"
             )
+    if (
+        query_shape[0] is not None
+        and values_shape[0] is not None
+        and query_shape[0] != values_shape[0]
+    ):
+        raise ValueError(
+            "`query` and `values` must have the same batch size. Received: "
+            f"query.shape={tuple(query_shape)}, "
+            f"values.shape={tuple(values_shape)}"
+        )
+
+
+def check_floating(query, values):
+    """Raise ValueError unless `query` and `values` are float tensors."""
+    for name, x in (("query", query), ("values", values)):
+        dtype = keras.backend.standardize_dtype(x.dtype)
+        if "float" not in dtype:
+            raise ValueError(
+                f"`{name}` must be a floating-point tensor. "
+                f"Received: {name}.dtype={dtype}"
+            )
 
 
 def standardize_mask(mask, values):
@@ -84,13 +105,14 @@ def standardize_mask(mask, values):
             "`mask` must be a boolean tensor (True = attend). "
             f"Received: mask.dtype={dtype}"
         )
-    static_s, values_s = mask.shape[1], values.shape[1]
-    if static_s is not None and values_s is not None and static_s != values_s:
-        raise ValueError(
-            "`mask` must have one entry per position of `values` "
-            f"(source_length={values_s}). Received: "
-            f"mask.shape={tuple(mask.shape)}"
-        )
+    for axis, what in ((0, "batch_size"), (1, "source_length")):
+        static, expected = mask.shape[axis], values.shape[axis]
+        if static is not None and expected is not None and static != expected:
+            raise ValueError(
+                "`mask` must have shape (batch_size, source_length) of "
+                f"`values` ({what}={expected}). Received: "
+                f"mask.shape={tuple(mask.shape)}"
+            )
     return mask
 
 
@@ -253,6 +275,7 @@ class LuongAttention(keras.layers.Layer):
 
     def _validate_call(self, query, values, mask):
         check_query_values_ranks(query.shape, values.shape)
+        check_floating(query, values)
         return standardize_mask(mask, values)
 
     def call(self, query, values, mask=None):

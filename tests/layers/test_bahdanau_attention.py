@@ -133,6 +133,8 @@ def test_bad_arguments():
         layer(query, values[:, 0], mask=mask)
     with pytest.raises(ValueError, match="Received: mask.dtype=int64"):
         layer(query, values, mask=mask.astype("int64"))
+    with pytest.raises(ValueError, match="Received: values.dtype=int"):
+        layer(query, values.astype("int64"), mask=mask)
     layer(query, values, mask=mask)
     with pytest.raises(ValueError, match="Received: keys.shape"):
         layer(query, values, mask=mask, keys=values)

@@ -226,6 +226,12 @@ def test_bad_arguments():
         layer(query, values, mask=mask[:, :4])
     with pytest.raises(ValueError, match="Received: mask.shape"):
         layer(query, values, mask=mask[0])
+    with pytest.raises(ValueError, match="Received: mask.shape"):
+        layer(query, values, mask=mask[:2])
+    with pytest.raises(ValueError, match="same batch size"):
+        layer(query[:2], values, mask=mask)
+    with pytest.raises(ValueError, match="Received: query.dtype=int"):
+        layer(query.astype("int32"), values, mask=mask)
 
 
 def test_keras_mask_of_values_is_used():
