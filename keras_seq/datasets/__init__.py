@@ -6,6 +6,10 @@ from keras_seq.datasets.dates import MIN_DATE
 from keras_seq.datasets.dates import format_date
 from keras_seq.datasets.dates import generate_dates
 from keras_seq.datasets.dates import load_dates
+from keras_seq.datasets.multi30k import MULTI30K_URL
+from keras_seq.datasets.multi30k import load_multi30k
+from keras_seq.datasets.multi30k import multi30k_file
+from keras_seq.datasets.seq2seq_dataset import make_seq2seq_dataset
 
 __all__ = [
     "DATE_FORMATS",
@@ -14,4 +18,8 @@ __all__ = [
     "format_date",
     "generate_dates",
     "load_dates",
+    "MULTI30K_URL",
+    "load_multi30k",
+    "make_seq2seq_dataset",
+    "multi30k_file",
 ]

@@ -1,0 +1,153 @@
+"""make_seq2seq_dataset: batch format of docs/design.md."""
+
+import logging
+
+import numpy as np
+import pytest
+
+from keras_seq.datasets import make_seq2seq_dataset
+from keras_seq.text import BOS_ID
+from keras_seq.text import EOS_ID
+from keras_seq.text import WordTokenizer
+
+PAIRS = [
+    ("A man rides a horse.", "Ein Mann reitet ein Pferd."),
+    ("Two dogs play.", "Zwei Hunde spielen."),
+    ("A very long sentence with many many words in it.", "Kurz."),
+    ("Short.", "Ein sehr langer Satz mit vielen vielen Wörtern darin."),
+    ("   ", "Leer."),
+    ("Empty target.", ""),
+]
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    source = WordTokenizer.from_corpus([s for s, _ in PAIRS if s.strip()])
+    target = WordTokenizer.from_corpus([t for _, t in PAIRS if t.strip()])
+    return source, target
+
+
+def _collect(dataset):
+    rows = []
+    for features, target_out in dataset:
+        for s, ti, to in zip(
+            features["source_ids"].numpy(),
+            features["target_in"].numpy(),
+            target_out.numpy(),
+        ):
+            rows.append((s, ti, to))
+    return rows
+
+
+def _expected_ids(tokenizer, text):
+    return tokenizer.tokenize([text])[0].numpy().tolist()
+
+
+def test_batch_format_and_truncation(tokenizers, caplog):
+    source_tok, target_tok = tokenizers
+    with caplog.at_level(logging.WARNING):
+        dataset = make_seq2seq_dataset(
+            PAIRS, source_tok, target_tok, batch_size=3,
+            max_source_length=6, max_target_length=5, shuffle=False,
+        )  # fmt: skip
+    assert "skipped 2 of 6" in caplog.text
+    assert "3 pairs exceed" in caplog.text and "truncated" in caplog.text
+    features, target_out = next(iter(dataset))
+    assert features["source_ids"].shape == (3, 6)
+    assert features["target_in"].shape == (3, 5)
+    assert target_out.shape == (3, 5)
+    assert features["source_ids"].dtype.name == "int32"
+    rows = _collect(dataset)
+    assert len(rows) == 4
+    usable = PAIRS[:4]
+    for (source, target_in, target_out), (src, tgt) in zip(rows, usable):
+        x = _expected_ids(source_tok, src)[:6]
+        y = _expected_ids(target_tok, tgt)[:4]
+        np.testing.assert_array_equal(source, x + [0] * (6 - len(x)))
+        pad = [0] * (5 - len(y) - 1)
+        np.testing.assert_array_equal(target_in, [BOS_ID] + y + pad)
+        np.testing.assert_array_equal(target_out, y + [EOS_ID] + pad)
+
+
+def test_drop_over_long(tokenizers, caplog):
+    source_tok, target_tok = tokenizers
+    with caplog.at_level(logging.WARNING):
+        dataset = make_seq2seq_dataset(
+            PAIRS, source_tok, target_tok, batch_size=8,
+            max_source_length=6, max_target_length=8, shuffle=False,
+            drop_over_long=True,
+        )  # fmt: skip
+    assert "dropped" in caplog.text
+    rows = _collect(dataset)
+    # Kept: pair 0 (6 source tokens, 6 target tokens + EOS = 7 <= 8) and 1.
+    assert len(rows) == 2
+    np.testing.assert_array_equal(
+        rows[1][2][:5],
+        _expected_ids(target_tok, PAIRS[1][1]) + [EOS_ID],
+    )
+
+
+def test_shuffle_is_seeded_and_complete(tokenizers):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:4] * 5
+
+    def order(seed):
+        dataset = make_seq2seq_dataset(
+            pairs, source_tok, target_tok, batch_size=4,
+            max_source_length=12, max_target_length=12, seed=seed,
+        )  # fmt: skip
+        return [tuple(r[0]) for r in _collect(dataset)]
+
+    first = order(1)
+    assert first == order(1)
+    unshuffled = [
+        tuple(r[0])
+        for r in _collect(
+            make_seq2seq_dataset(
+                pairs,
+                source_tok,
+                target_tok,
+                batch_size=4,
+                max_source_length=12,
+                max_target_length=12,
+                shuffle=False,
+            )  # fmt: skip
+        )
+    ]
+    assert sorted(first) == sorted(unshuffled)
+    assert first != unshuffled
+
+
+def test_bucketing_pads_to_batch_length(tokenizers):
+    source_tok, target_tok = tokenizers
+    dataset = make_seq2seq_dataset(
+        PAIRS[:4] * 4, source_tok, target_tok, batch_size=4,
+        max_source_length=20, max_target_length=20, shuffle=False,
+        bucket_boundaries=[6, 9],
+    )  # fmt: skip
+    seen = 0
+    for features, target_out in dataset:
+        source = features["source_ids"].numpy()
+        lengths = (source != 0).sum(1)
+        assert source.shape[1] == lengths.max()
+        out_lengths = (target_out.numpy() != 0).sum(1)
+        assert target_out.shape[1] == out_lengths.max()
+        assert features["target_in"].shape == target_out.shape
+        seen += source.shape[0]
+    assert seen == 16
+
+
+def test_bad_arguments(tokenizers):
+    source_tok, target_tok = tokenizers
+    with pytest.raises(ValueError, match="batch_size=0"):
+        make_seq2seq_dataset(PAIRS, source_tok, target_tok, 0, 5, 5)
+    with pytest.raises(ValueError, match="max_target_length=1"):
+        make_seq2seq_dataset(PAIRS, source_tok, target_tok, 2, 5, 1)
+    with pytest.raises(ValueError, match="pairs\\[0\\]"):
+        make_seq2seq_dataset(["abc"], source_tok, target_tok, 2, 5, 5)
+    with pytest.raises(ValueError, match="No usable pair"):
+        make_seq2seq_dataset([("", "")], source_tok, target_tok, 2, 5, 5)
+    with pytest.raises(ValueError, match="bucket_boundaries"):
+        make_seq2seq_dataset(
+            PAIRS, source_tok, target_tok, 2, 5, 5, bucket_boundaries=[5, 3]
+        )
