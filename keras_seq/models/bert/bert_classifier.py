@@ -1,0 +1,141 @@
+"""BERT sequence (pair) classification."""
+
+import keras
+
+from keras_seq.models.bert.bert_encoder import BertEncoder
+
+_REPRESENTATIONS = ("cls", "pooled")
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class BertClassifier(keras.Model):
+    """Classifies a sequence (or a pair) from the final state of `[CLS]`.
+
+    MATH.md eq. 17; Devlin et al. 2019, sec. 4.1: P = softmax(W C), with C
+    the final hidden state of `[CLS]` and W of shape `(num_classes, H)` (a
+    dense layer, whose kernel is W^T, plus a bias). With
+    `representation="pooled"` the pooled output tanh(W_p C) is used instead
+    (what the reference implementation and Hugging Face do). The model
+    returns the logits W C + b; apply a softmax for P.
+
+    Args:
+        backbone: a `BertEncoder`.
+        num_classes: int >= 2, number of classes M.
+        dropout: float in [0, 1), dropout on C before W.
+        representation: "cls" (C, default) or "pooled" (tanh(W_p C)).
+        **kwargs: `keras.Model` arguments.
+
+    Call arguments (a dict): `token_ids`, `segment_ids`, `padding_mask`, each
+        `(batch_size, sequence_length)`.
+
+    Returns:
+        float32 logits `(batch_size, num_classes)`.
+    """
+
+    def __init__(
+        self,
+        backbone,
+        num_classes,
+        dropout=0.1,
+        representation="cls",
+        **kwargs,
+    ):
+        if not isinstance(backbone, BertEncoder):
+            raise ValueError(
+                "`backbone` must be a keras_seq BertEncoder. "
+                f"Received: backbone={backbone!r}"
+            )
+        if (
+            isinstance(num_classes, bool)
+            or not isinstance(num_classes, int)
+            or num_classes < 2
+        ):
+            raise ValueError(
+                "`num_classes` must be an int >= 2. "
+                f"Received: num_classes={num_classes!r}"
+            )
+        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
+            raise ValueError(
+                f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
+            )
+        if representation not in _REPRESENTATIONS:
+            raise ValueError(
+                f"`representation` must be one of {_REPRESENTATIONS}. "
+                f"Received: representation={representation!r}"
+            )
+        # === Layers ===
+        dropout_layer = keras.layers.Dropout(
+            dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
+        )
+        output_dense = keras.layers.Dense(
+            num_classes,
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=backbone.initializer_range
+            ),
+            dtype=backbone.dtype_policy,
+            name="classifier_dense",
+        )
+
+        # === Functional model ===
+        inputs = {
+            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+            "segment_ids": keras.Input(
+                (None,), dtype="int32", name="segment_ids"
+            ),
+            "padding_mask": keras.Input(
+                (None,), dtype="bool", name="padding_mask"
+            ),
+        }
+        outputs = backbone(inputs)
+        key = "cls_output" if representation == "cls" else "pooled_output"
+        x = dropout_layer(outputs[key])
+        logits = keras.ops.cast(output_dense(x), "float32")  # W C + b
+        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+
+        # === Config ===
+        self.backbone = backbone
+        self.output_dense = output_dense
+        self.num_classes = num_classes
+        self.dropout = dropout
+        self.representation = representation
+
+    def compile(
+        self,
+        optimizer="auto",
+        loss="auto",
+        *,
+        metrics="auto",
+        **kwargs,
+    ):
+        """`keras.Model.compile` with fine-tuning defaults.
+
+        Defaults: Adam with learning rate 5e-5 (Devlin et al. 2019, A.3),
+        sparse cross-entropy from logits, accuracy.
+        """
+        if optimizer == "auto":
+            optimizer = keras.optimizers.Adam(5e-5)
+        if loss == "auto":
+            loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+        if metrics == "auto":
+            metrics = [keras.metrics.SparseCategoricalAccuracy("accuracy")]
+        super().compile(
+            optimizer=optimizer, loss=loss, metrics=metrics, **kwargs
+        )
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "backbone": keras.saving.serialize_keras_object(self.backbone),
+            "num_classes": self.num_classes,
+            "dropout": self.dropout,
+            "representation": self.representation,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        config["backbone"] = keras.saving.deserialize_keras_object(
+            config["backbone"]
+        )
+        return cls(**config)

@@ -1,0 +1,219 @@
+"""The BERT encoder (Devlin et al. 2019)."""
+
+import keras
+
+from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
+from keras_seq.models.bert.bert_embeddings import BertEmbeddings
+
+
+def _check_positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"`{name}` must be a positive int. Received: {name}={value!r}"
+        )
+
+
+@keras.saving.register_keras_serializable(package="keras_seq")
+class BertEncoder(keras.Model):
+    """BERT: a bidirectional post-norm Transformer encoder.
+
+    Devlin et al. 2019, sec. 3 (MATH.md eqs. 13-14). The input representation
+    is token + segment + learned position embeddings, LayerNorm and dropout
+    (`BertEmbeddings`); then `num_layers` post-norm Transformer encoder
+    layers with exact (erf) GELU feed-forward networks
+    (`keras_seq.layers.TransformerEncoderLayer`). The outputs are the final
+    hidden states T_1..T_N, C = the final hidden state of `[CLS]` (position
+    0), and the pooled output tanh(W C + b) that BERT's next-sentence head
+    reads.
+
+    Sublayers (for weight mapping, see `checkpoint.py`): `embeddings`,
+    `transformer_layer_{i}` and `pooler_dense`.
+
+    Args:
+        vocabulary_size: int, number of word pieces.
+        num_layers: int, number of Transformer layers L.
+        num_heads: int, number of attention heads A.
+        hidden_dim: int, hidden size H (divisible by `num_heads`).
+        intermediate_dim: int, feed-forward inner size (4H in BERT).
+        dropout: float in [0, 1), dropout of the embeddings, the attention
+            weights and the residual branches.
+        max_sequence_length: int, number of learned positions.
+        num_segments: int, number of segment ids.
+        layer_norm_epsilon: float, epsilon of every LayerNorm.
+        initializer_range: float, stddev of the truncated-normal initializer
+            of the kernels and embeddings (0.02 in BERT).
+        dtype: dtype policy of the layers (e.g. "mixed_float16").
+        **kwargs: `keras.Model` arguments (e.g. `name`).
+
+    Call arguments (a dict):
+        token_ids: int32 `(batch_size, sequence_length)`.
+        segment_ids: int32 `(batch_size, sequence_length)`.
+        padding_mask: bool `(batch_size, sequence_length)`, True for tokens.
+
+    Returns:
+        Dict with `sequence_output` `(batch_size, sequence_length,
+        hidden_dim)`, `cls_output` `(batch_size, hidden_dim)` and
+        `pooled_output` `(batch_size, hidden_dim)`.
+
+    Example:
+        >>> encoder = BertEncoder(vocabulary_size=100, num_layers=2,
+        ...     num_heads=2, hidden_dim=16, intermediate_dim=32, dropout=0.1,
+        ...     max_sequence_length=32)
+        >>> outputs = encoder({"token_ids": np.ones((2, 8), "int32"),
+        ...     "segment_ids": np.zeros((2, 8), "int32"),
+        ...     "padding_mask": np.ones((2, 8), bool)})
+        >>> outputs["sequence_output"].shape
+        TensorShape([2, 8, 16])
+
+    References:
+        Devlin et al. 2019, "BERT: Pre-training of Deep Bidirectional
+        Transformers for Language Understanding".
+    """
+
+    def __init__(
+        self,
+        vocabulary_size,
+        num_layers,
+        num_heads,
+        hidden_dim,
+        intermediate_dim,
+        dropout=0.1,
+        max_sequence_length=512,
+        num_segments=2,
+        layer_norm_epsilon=1e-12,
+        initializer_range=0.02,
+        dtype=None,
+        **kwargs,
+    ):
+        _check_positive_int("num_layers", num_layers)
+        _check_positive_int("num_heads", num_heads)
+        _check_positive_int("hidden_dim", hidden_dim)
+        _check_positive_int("intermediate_dim", intermediate_dim)
+        if hidden_dim % num_heads != 0:
+            raise ValueError(
+                "`hidden_dim` must be divisible by `num_heads`. Received: "
+                f"hidden_dim={hidden_dim}, num_heads={num_heads}"
+            )
+
+        # === Layers ===
+        embeddings = BertEmbeddings(
+            vocabulary_size=vocabulary_size,
+            hidden_dim=hidden_dim,
+            max_sequence_length=max_sequence_length,
+            num_segments=num_segments,
+            dropout=dropout,
+            layer_norm_epsilon=layer_norm_epsilon,
+            initializer_range=initializer_range,
+            dtype=dtype,
+            name="embeddings",
+        )
+        transformer_layers = [
+            TransformerEncoderLayer(
+                num_heads=num_heads,
+                intermediate_dim=intermediate_dim,
+                dropout=dropout,
+                activation="gelu",  # keras' gelu is the exact erf form
+                layer_norm_epsilon=layer_norm_epsilon,
+                normalize_first=False,
+                kernel_initializer=keras.initializers.TruncatedNormal(
+                    stddev=initializer_range
+                ),
+                dtype=dtype,
+                name=f"transformer_layer_{i}",
+            )
+            for i in range(num_layers)
+        ]
+        pooler_dense = keras.layers.Dense(
+            hidden_dim,
+            activation="tanh",
+            kernel_initializer=keras.initializers.TruncatedNormal(
+                stddev=initializer_range
+            ),
+            dtype=dtype,
+            name="pooler_dense",
+        )
+
+        # === Functional model ===
+        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
+        segment_ids = keras.Input(
+            shape=(None,), dtype="int32", name="segment_ids"
+        )
+        padding_mask = keras.Input(
+            shape=(None,), dtype="bool", name="padding_mask"
+        )
+        x = embeddings(token_ids, segment_ids)
+        for layer in transformer_layers:
+            x = layer(x, padding_mask=padding_mask)
+        cls_output = x[:, 0, :]  # C, the final state of [CLS]
+        pooled_output = pooler_dense(cls_output)
+        super().__init__(
+            inputs={
+                "token_ids": token_ids,
+                "segment_ids": segment_ids,
+                "padding_mask": padding_mask,
+            },
+            outputs={
+                "sequence_output": x,
+                "cls_output": cls_output,
+                "pooled_output": pooled_output,
+            },
+            dtype=dtype,
+            **kwargs,
+        )
+
+        # === Config ===
+        self.embeddings = embeddings
+        self.transformer_layers = transformer_layers
+        self.pooler_dense = pooler_dense
+        self.vocabulary_size = vocabulary_size
+        self.num_layers = num_layers
+        self.num_heads = num_heads
+        self.hidden_dim = hidden_dim
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.max_sequence_length = max_sequence_length
+        self.num_segments = num_segments
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.initializer_range = initializer_range
+
+    @property
+    def token_embedding(self):
+        """The `keras.layers.Embedding` of the word pieces (tied MLM output)."""
+        return self.embeddings.token_embedding
+
+    def get_config(self):
+        return {
+            "name": self.name,
+            "trainable": self.trainable,
+            "dtype": keras.saving.serialize_keras_object(self.dtype_policy),
+            "vocabulary_size": self.vocabulary_size,
+            "num_layers": self.num_layers,
+            "num_heads": self.num_heads,
+            "hidden_dim": self.hidden_dim,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "max_sequence_length": self.max_sequence_length,
+            "num_segments": self.num_segments,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "initializer_range": self.initializer_range,
+        }
+
+    @classmethod
+    def from_config(cls, config):
+        config = dict(config)
+        if isinstance(config.get("dtype"), dict):
+            config["dtype"] = keras.saving.deserialize_keras_object(
+                config["dtype"]
+            )
+        return cls(**config)
+
+    @classmethod
+    def from_hf_checkpoint(cls, directory, **kwargs):
+        """Builds the encoder from a Hugging Face BERT checkpoint directory.
+
+        See `keras_seq.models.bert.load_hf_bert_checkpoint`; this returns only
+        the encoder.
+        """
+        from keras_seq.models.bert.checkpoint import load_hf_bert_checkpoint
+
+        return load_hf_bert_checkpoint(directory, **kwargs).encoder
