@@ -495,18 +495,21 @@ class RNNSeq2Seq(keras.Model):
         embedded = self.embedding_dropout(embedded, training=training)
         batch = ops.shape(target_in)[0]
         source_length = ops.shape(memory["values"])[1]
-        target_length = ops.shape(target_in)[1]
         dtype = self.compute_dtype
         # keras.ops.scan on TensorFlow stacks the carry itself, so the
         # per-step outputs live in the carry (the scan's ys == its carry).
+        # The step index is carried too rather than scanned over: with a
+        # second scanned array, Keras' TensorFlow scan fails on an unknown
+        # (None) target length.
         init = {
             "carry": carry,
             "output": ops.zeros((batch, self.hidden_dim), dtype),
             "alignment": ops.zeros((batch, source_length), dtype),
+            "step": ops.zeros((), "int32"),
         }
 
-        def body(previous, xs):
-            embedded_t, step = xs
+        def body(previous, embedded_t):
+            step = previous["step"]
             output, new_carry, alignment = self._decoder_step(
                 embedded_t, previous["carry"], memory, step, training
             )
@@ -516,13 +519,11 @@ class RNNSeq2Seq(keras.Model):
                 "carry": new_carry,
                 "output": ops.cast(output, dtype),
                 "alignment": ops.cast(alignment, dtype),
+                "step": step + 1,
             }
             return new, new
 
-        steps = ops.arange(target_length, dtype="int32")
-        _, stacked = ops.scan(
-            body, init, (ops.transpose(embedded, (1, 0, 2)), steps)
-        )
+        _, stacked = ops.scan(body, init, ops.transpose(embedded, (1, 0, 2)))
         outputs = ops.transpose(stacked["output"], (1, 0, 2))  # (B, T, H)
         outputs = self.output_dropout(outputs, training=training)
         logits = ops.cast(self.output_projection(outputs), "float32")

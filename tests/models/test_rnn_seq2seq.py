@@ -406,3 +406,24 @@ def test_fit_reduces_masked_loss():
     # It learned the three pairs: greedy decoding reproduces the targets.
     tokens = _np(model.generate(SOURCE, max_length=4)["token_ids"])
     np.testing.assert_array_equal(tokens, TARGET_OUT)
+
+
+@pytest.mark.parametrize("variant", ["local_m_gru", "bahdanau_bi"])
+def test_unknown_lengths_in_a_graph(variant):
+    # tf.data batches padded per batch have (None, None) shapes.
+    model = _model(**VARIANTS[variant])
+    expected = _np(model(_inputs()))
+    spec = tf.TensorSpec((None, None), tf.int32)
+
+    @tf.function(input_signature=[spec, spec])
+    def forward(source_ids, target_in):
+        return model({"source_ids": source_ids, "target_in": target_in})
+
+    np.testing.assert_allclose(
+        _np(forward(SOURCE, TARGET_IN)), expected, atol=1e-5
+    )
+    np.testing.assert_allclose(
+        _np(forward(SOURCE[:, :5], TARGET_IN[:, :3])),
+        expected[:, :3],
+        atol=1e-5,
+    )
