@@ -1,0 +1,173 @@
+"""The keras-seq TFX pipeline, as a pure function.
+
+    CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
+                  -> Transform (tensorflow-text tokens, vocabularies)
+                  -> Trainer (keras-seq model, SavedModel export)
+    latest blessed model (Resolver, ML Metadata)
+                  -> BleuEvaluator (corpus BLEU, blessing) -> Pusher
+
+`create_pipeline` only wires components; runners (local_runner.py,
+kubeflow_v2_runner.py) resolve paths and pick the orchestrator.
+"""
+
+import os
+
+from tfx import v1 as tfx
+
+from pipelines import configs
+from pipelines import data
+from pipelines.evaluation import BleuEvaluator
+
+_HERE = os.path.dirname(os.path.abspath(__file__))
+PREPROCESSING_MODULE_FILE = os.path.join(_HERE, "preprocessing.py")
+TRAINER_MODULE_FILE = os.path.join(_HERE, "trainer.py")
+
+COMPONENT_IDS = (
+    "CsvExampleGen",
+    "StatisticsGen",
+    "SchemaGen",
+    "ExampleValidator",
+    "Transform",
+    "Trainer",
+    "latest_blessed_model_resolver",
+    "BleuEvaluator",
+    "Pusher",
+)
+
+
+def create_pipeline(
+    pipeline_name,
+    pipeline_root,
+    data_dir,
+    serving_model_dir,
+    dataset_config=None,
+    model_config=None,
+    model_name="translator",
+    metadata_connection_config=None,
+    beam_pipeline_args=None,
+    enable_cache=True,
+    train_steps=None,
+    preprocessing_module_file=PREPROCESSING_MODULE_FILE,
+    trainer_module_file=TRAINER_MODULE_FILE,
+    distribution_strategy="auto",
+):
+    """Builds the pipeline.
+
+    Args:
+        pipeline_name: name recorded in ML Metadata.
+        pipeline_root: folder (or bucket path) for component outputs.
+        data_dir: folder with `train/*.csv` and `eval/*.csv` (header
+            `source,target`), as written by `pipelines.data`.
+        serving_model_dir: Pusher destination; blessed models land in
+            `serving_model_dir/<version>/`, so pass `<base>/<model_name>` for
+            TF Serving's `<model_name>/<version>/` layout.
+        dataset_config: `configs.DatasetConfig` (tokenization, lengths,
+            BLEU threshold). Defaults to the date corpus preset.
+        model_config: `configs.ModelConfig`. Defaults to the date preset.
+        model_name: model name written in the warm-up requests.
+        metadata_connection_config: ML Metadata connection (None lets the
+            orchestrator decide, e.g. Kubeflow).
+        beam_pipeline_args: Beam options for the data components, e.g.
+            `["--runner=DirectRunner", "--direct_num_workers=1"]` or
+            `["--runner=FlinkRunner", "--flink_master=host:8081"]`.
+        enable_cache: reuse outputs of components whose inputs did not change.
+        train_steps: optional cap on training steps per epoch.
+        preprocessing_module_file: Transform module file.
+        trainer_module_file: Trainer module file.
+        distribution_strategy: `"auto"` (from the hardware), `"mirrored"`,
+            `"one_device"` or `"tpu"`.
+
+    Returns:
+        `tfx.dsl.Pipeline`.
+    """
+    default_dataset, default_model = configs.preset("dates")
+    dataset_config = dataset_config or default_dataset
+    model_config = model_config or default_model
+
+    example_gen = tfx.components.CsvExampleGen(
+        input_base=data_dir,
+        input_config=tfx.proto.Input(
+            splits=[
+                tfx.proto.Input.Split(name=split, pattern=f"{split}/*.csv")
+                for split in (data.TRAIN_SPLIT, data.EVAL_SPLIT)
+            ]
+        ),
+    )
+    statistics_gen = tfx.components.StatisticsGen(
+        examples=example_gen.outputs["examples"]
+    )
+    # VarLen features (no inferred shape): a row whose field is empty has no
+    # value, and Transform must see it as an empty sentence, not fail.
+    schema_gen = tfx.components.SchemaGen(
+        statistics=statistics_gen.outputs["statistics"],
+        infer_feature_shape=False,
+    )
+    example_validator = tfx.components.ExampleValidator(
+        statistics=statistics_gen.outputs["statistics"],
+        schema=schema_gen.outputs["schema"],
+    )
+    transform = tfx.components.Transform(
+        examples=example_gen.outputs["examples"],
+        schema=schema_gen.outputs["schema"],
+        module_file=preprocessing_module_file,
+        custom_config=dataset_config.to_dict(),
+    )
+    trainer = tfx.components.Trainer(
+        module_file=trainer_module_file,
+        examples=transform.outputs["transformed_examples"],
+        transform_graph=transform.outputs["transform_graph"],
+        schema=schema_gen.outputs["schema"],
+        train_args=tfx.proto.TrainArgs(
+            splits=[data.TRAIN_SPLIT], num_steps=train_steps
+        ),
+        eval_args=tfx.proto.EvalArgs(splits=[data.EVAL_SPLIT]),
+        custom_config={
+            "dataset": dataset_config.to_dict(),
+            "model": model_config.to_dict(),
+            "model_name": model_name,
+            "distribution_strategy": distribution_strategy,
+        },
+    )
+    model_resolver = tfx.dsl.Resolver(
+        strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
+        model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+        model_blessing=tfx.dsl.Channel(
+            type=tfx.types.standard_artifacts.ModelBlessing
+        ),
+    ).with_id("latest_blessed_model_resolver")
+    evaluator = BleuEvaluator(
+        examples=example_gen.outputs["examples"],
+        model=trainer.outputs["model"],
+        baseline_blessing=model_resolver.outputs["model_blessing"],
+        bleu_threshold=dataset_config.bleu_threshold,
+        bleu_tokenize=dataset_config.bleu_tokenize,
+        lowercase=dataset_config.lowercase,
+        eval_split=data.EVAL_SPLIT,
+    )
+    pusher = tfx.components.Pusher(
+        model=trainer.outputs["model"],
+        model_blessing=evaluator.outputs["blessing"],
+        push_destination=tfx.proto.PushDestination(
+            filesystem=tfx.proto.PushDestination.Filesystem(
+                base_directory=serving_model_dir
+            )
+        ),
+    )
+    return tfx.dsl.Pipeline(
+        pipeline_name=pipeline_name,
+        pipeline_root=pipeline_root,
+        components=[
+            example_gen,
+            statistics_gen,
+            schema_gen,
+            example_validator,
+            transform,
+            trainer,
+            model_resolver,
+            evaluator,
+            pusher,
+        ],
+        enable_cache=enable_cache,
+        metadata_connection_config=metadata_connection_config,
+        beam_pipeline_args=list(beam_pipeline_args or []),
+    )
