@@ -3,6 +3,7 @@
 import keras
 from keras import ops
 
+from keras_seq.layers.luong_attention import additive_score
 from keras_seq.layers.luong_attention import check_floating
 from keras_seq.layers.luong_attention import check_query_values_ranks
 from keras_seq.layers.luong_attention import masked_softmax
@@ -121,10 +122,8 @@ class BahdanauAttention(keras.layers.Layer):
         if keys is None:
             keys = self.value_dense(values)  # (B, S, units)
         query_part = self.query_dense(query)  # (B, T, units)
-        hidden = ops.tanh(
-            ops.expand_dims(query_part, 2) + ops.expand_dims(keys, 1)
-        )  # (B, T, S, units)
-        return ops.squeeze(self.score_dense(hidden), -1)  # (B, T, S)
+        # v^T tanh(W_1 q_t + W_2 h_s), (B, T, S).
+        return additive_score(query_part, keys, self.score_dense.kernel)
 
     def call(self, query, values, mask=None, keys=None):
         check_query_values_ranks(query.shape, values.shape)

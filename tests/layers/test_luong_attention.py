@@ -243,3 +243,25 @@ def test_keras_mask_of_values_is_used():
     w = ops.convert_to_numpy(weights)
     np.testing.assert_array_equal(w[:, 3:], 0.0)
     assert w[1, 0] == pytest.approx(1.0)
+
+
+def test_dot_matches_keras_attention():
+    # keras.layers.Attention (use_scale=False) is Luong's dot score; it is
+    # an independent reference for rows that have at least one real token.
+    query, values, mask = _inputs(dq=DV, seed=4)
+    context, weights = LuongAttention(score="dot")(query, values, mask=mask)
+    ref_c, ref_w = keras.layers.Attention()(
+        [query, values],
+        mask=[np.ones((B, T), bool), mask],
+        return_attention_scores=True,
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(weights)[:2],
+        ops.convert_to_numpy(ref_w)[:2],
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(context)[:2],
+        ops.convert_to_numpy(ref_c)[:2],
+        atol=1e-5,
+    )
