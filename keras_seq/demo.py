@@ -191,17 +191,17 @@ def train_and_evaluate(args):
     source_tokenizer = WordTokenizer.from_corpus([s for s, _ in data["train"]])
     target_tokenizer = WordTokenizer.from_corpus([t for _, t in data["train"]])
     every_pair = data["train"] + data["val"] + data["test"]
-    longest_source = max(
-        len(ids)
-        for ids in source_tokenizer.tokenize(
-            [s for s, _ in every_pair]
-        ).to_list()
+    longest_source = int(
+        source_tokenizer.tokenize([s for s, _ in every_pair])
+        .row_lengths()
+        .numpy()
+        .max()
     )
-    longest_target = max(
-        len(ids)
-        for ids in target_tokenizer.tokenize(
-            [t for _, t in every_pair]
-        ).to_list()
+    longest_target = int(
+        target_tokenizer.tokenize([t for _, t in every_pair])
+        .row_lengths()
+        .numpy()
+        .max()
     )
     # Room for the longest hand-typed example too; +1 for BOS/EOS.
     source_length = max(longest_source, 12)
