@@ -12,6 +12,7 @@ from keras_seq.text.special_tokens import UNK
 from keras_seq.text.special_tokens import UNK_ID
 from keras_seq.text.text_utils import validate_texts
 from keras_seq.text.tokenizer import Tokenizer
+from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer
 from keras_seq.text.word_tokenizer import WordTokenizer
 
 __all__ = [
@@ -25,6 +26,7 @@ __all__ = [
     "UNK",
     "UNK_ID",
     "Tokenizer",
+    "WordPieceTokenizer",
     "WordTokenizer",
     "special_tokens",
     "validate_texts",
