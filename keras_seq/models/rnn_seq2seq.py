@@ -604,12 +604,9 @@ class RNNSeq2Seq(keras.Model):
         if strategy == "greedy":
             search = decoding.greedy_search
         else:
-            search = getattr(decoding, "beam_search", None)
-            if search is None:
-                raise ValueError(
-                    "strategy='beam' needs keras_seq.decoding.beam_search, "
-                    "which this installation lacks. Received: strategy='beam'"
-                )
+            search = decoding.beam_search
+            # Source padding is left out of the coverage penalty.
+            kw.setdefault("source_mask", state["source_mask"])
         return search(
             self.decode_step,
             state,

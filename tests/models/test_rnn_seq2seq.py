@@ -427,3 +427,30 @@ def test_unknown_lengths_in_a_graph(variant):
         expected[:, :3],
         atol=1e-5,
     )
+
+
+def test_beam_search_scores_match_teacher_forcing():
+    model = _model(**VARIANTS["luong_general"])
+    greedy = model.generate(SOURCE, max_length=6)
+    width_one = model.generate(
+        SOURCE, strategy="beam", beam_width=1, max_length=6
+    )
+    np.testing.assert_array_equal(
+        _np(width_one["token_ids"]), _np(greedy["token_ids"])
+    )
+    beam = model.generate(SOURCE, strategy="beam", beam_width=3, max_length=6)
+    tokens, lengths = _np(beam["token_ids"]), _np(beam["lengths"])
+    target_in = np.concatenate(
+        [np.full((3, 1), 2, "int32"), tokens[:, :-1]], axis=1
+    )
+    logits, alignments = model(
+        _inputs(target_in=target_in), return_alignments=True
+    )
+    log_probs = _np(ops.log_softmax(logits, axis=-1))
+    for b in range(3):
+        n = lengths[b]
+        expected = log_probs[b, np.arange(n), tokens[b, :n]].sum()
+        np.testing.assert_allclose(_np(beam["log_probs"])[b], expected, 1e-4)
+        np.testing.assert_allclose(
+            _np(beam["alignment"])[b, :n], _np(alignments)[b, :n], atol=1e-5
+        )
