@@ -188,3 +188,38 @@ def brute_force_best(toy, row, max_length, alpha=0.0, min_length=0, beta=0.0):
             results.append((tokens, score, logp))
     results.sort(key=lambda r: -r[1])
     return results
+
+
+def np_beam_search(toy, row, max_length, beam_width, alpha=0.0, min_length=0):
+    """Textbook beam search (MATH.md eq. 4) in NumPy, no early stopping:
+    expand every live prefix by its k best tokens, keep the k best of the
+    k * k; a kept prefix ending in EOS is finished. Runs to max_length and
+    returns the best finished (tokens, score, log-prob), or the best live
+    prefix if none finished."""
+    live = [([], 0.0)]
+    finished = []
+    for step in range(max_length):
+        candidates = []
+        for tokens, logp in live:
+            lp = toy.np_log_probs(row, tokens, step).copy()
+            if step < min_length:
+                lp[EOS_ID] = -np.inf
+            # Stable descending order, like top_k (ties: lower id first).
+            best = np.argsort(-lp, kind="stable")[:beam_width]
+            candidates += [(tokens + [int(t)], logp + lp[t]) for t in best]
+        candidates.sort(key=lambda c: -c[1])  # stable
+        kept = [c for c in candidates[:beam_width] if c[1] > -np.inf]
+        live = []
+        for tokens, logp in kept:
+            if tokens[-1] == EOS_ID:
+                finished.append(
+                    (tokens, logp / gnmt_lp(len(tokens), alpha), logp)
+                )
+            else:
+                live.append((tokens, logp))
+        if not live:
+            break
+    if finished:
+        return max(finished, key=lambda f: f[1])
+    tokens, logp = max(live, key=lambda c: c[1])
+    return tokens, logp / gnmt_lp(len(tokens), alpha), logp
