@@ -48,7 +48,9 @@ class LocalAttention(LuongAttention):
     Args:
         window: `D`, a positive integer (Luong et al. used 10).
         mode: `"local-m"` or `"local-p"`.
-        score: `"dot"`, `"general"` or `"concat"` (see `LuongAttention`).
+        score: `"dot"`, `"general"` or `"concat"` (see `LuongAttention`);
+            `"general"` by default, the score of Luong et al.'s best local-p
+            models.
         units: hidden size of the `"concat"` score; defaults to `query_dim`.
         position_units: hidden size of `W_p` for `"local-p"`; defaults to
             `query_dim`. Must be `None` for `"local-m"`.
