@@ -70,6 +70,7 @@ def make_seq2seq_dataset(
     seed=0,
     drop_over_long=False,
     bucket_boundaries=None,
+    pad_to_bucket_boundary=False,
     drop_remainder=False,
 ):
     """Builds `({"source_ids", "target_in"}, target_out)` batches.
@@ -103,7 +104,13 @@ def make_seq2seq_dataset(
             which saves computation on short sentences. Without it every
             batch is padded to the fixed shapes `(B, S)` / `(B, T)`, which
             keeps shapes static (best for `jit_compile`).
-        drop_remainder: drop the last incomplete batch (fixed shapes only).
+        pad_to_bucket_boundary: with `bucket_boundaries`, pad every batch
+            of bucket i to the bucket's width (`boundaries[i] - 1`, the
+            last bucket to the maximum lengths), each capped at
+            `max_source_length` / `max_target_length`, so that only
+            `len(bucket_boundaries) + 1` shapes occur (few XLA
+            compilations).
+        drop_remainder: drop the last incomplete batch (of each bucket).
 
     Returns:
         `tf.data.Dataset` of
@@ -215,15 +222,72 @@ def make_seq2seq_dataset(
             padding_values=0,
             drop_remainder=drop_remainder,
         )
-    else:
+    elif not pad_to_bucket_boundary:
         dataset = dataset.bucket_by_sequence_length(
-            lambda features, _: tf.maximum(
-                tf.shape(features["source_ids"])[0],
-                tf.shape(features["target_in"])[0],
-            ),
+            _example_length,
             bucket_boundaries=bucket_boundaries,
             bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
             padding_values=0,
             drop_remainder=drop_remainder,
         )
+    else:
+        dataset = _bucket_to_boundaries(
+            dataset,
+            bucket_boundaries,
+            batch_size,
+            max_source_length,
+            max_target_length,
+            drop_remainder,
+        )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def _example_length(features, _):
+    """Bucketing length: the longer of source and target_in."""
+    return tf.maximum(
+        tf.shape(features["source_ids"])[0],
+        tf.shape(features["target_in"])[0],
+    )
+
+
+def _bucket_to_boundaries(
+    dataset,
+    boundaries,
+    batch_size,
+    max_source_length,
+    max_target_length,
+    drop_remainder,
+):
+    """Groups examples by length bucket and pads to the bucket's width."""
+    longest = max(max_source_length, max_target_length)
+    widths = [b - 1 for b in boundaries] + [longest]
+    boundaries_t = tf.constant(boundaries, tf.int32)
+    widths_t = tf.constant(widths, tf.int64)
+
+    def bucket_of(features, target_out):
+        length = _example_length(features, target_out)
+        # Bucket i holds lengths in [boundaries[i-1], boundaries[i]).
+        return tf.reduce_sum(
+            tf.cast(length >= boundaries_t, tf.int64), keepdims=False
+        )
+
+    def batch_bucket(bucket, window):
+        width = widths_t[bucket]
+        source_width = tf.minimum(width, max_source_length)
+        target_width = tf.minimum(width, max_target_length)
+        return window.padded_batch(
+            batch_size,
+            padded_shapes=(
+                {
+                    "source_ids": tf.reshape(source_width, [1]),
+                    "target_in": tf.reshape(target_width, [1]),
+                },
+                tf.reshape(target_width, [1]),
+            ),
+            padding_values=0,
+            drop_remainder=drop_remainder,
+        )
+
+    return dataset.group_by_window(
+        key_func=bucket_of, reduce_func=batch_bucket, window_size=batch_size
+    )

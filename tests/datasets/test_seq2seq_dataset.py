@@ -151,3 +151,29 @@ def test_bad_arguments(tokenizers):
         make_seq2seq_dataset(
             PAIRS, source_tok, target_tok, 2, 5, 5, bucket_boundaries=[5, 3]
         )
+
+
+def test_bucketing_pads_to_bucket_boundary(tokenizers):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:4] * 4
+    dataset = make_seq2seq_dataset(
+        pairs, source_tok, target_tok, batch_size=4,
+        max_source_length=11, max_target_length=12, shuffle=True,
+        bucket_boundaries=[6, 9], pad_to_bucket_boundary=True,
+    )  # fmt: skip
+    widths = {0: 5, 1: 8, 2: 12}  # boundary - 1; last bucket: max length
+    rows = 0
+    for features, target_out in dataset:
+        source = features["source_ids"].numpy()
+        target_in = features["target_in"].numpy()
+        length = max((source != 0).sum(1).max(), (target_in != 0).sum(1).max())
+        bucket = int(length >= 6) + int(length >= 9)
+        assert source.shape[1] == min(widths[bucket], 11)
+        assert target_in.shape[1] == min(widths[bucket], 12)
+        assert target_out.shape == target_in.shape
+        # All rows of a batch belong to the same bucket.
+        lengths = np.maximum((source != 0).sum(1), (target_in != 0).sum(1))
+        buckets = (lengths >= 6).astype(int) + (lengths >= 9).astype(int)
+        assert len(set(buckets.tolist())) == 1
+        rows += source.shape[0]
+    assert rows == 16

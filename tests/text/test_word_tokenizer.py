@@ -236,3 +236,29 @@ def test_saved_model_export(tokenizer, tmp_path):
         b"a man in an orange hat .",
         b"ein mann , 25 / 11 / 2026 .",
     ]
+
+
+def test_saved_model_runs_in_tf1_session_path(tokenizer, tmp_path):
+    """The loader TF Serving uses (session, tag "serve") runs the tables."""
+    archive = keras.export.ExportArchive()
+    archive.track(tokenizer)
+    archive.add_endpoint(
+        "serving_default",
+        lambda texts: {"ids": tokenizer.encode(texts, 8, add_eos=True)},
+        input_signature=[tf.TensorSpec([None], tf.string, name="texts")],
+    )
+    path = str(tmp_path / "session")
+    archive.write_out(path)
+    texts = ["A man in a zebra hat.", "Zwei Männer"]
+    expected = tokenizer.encode(texts, 8, add_eos=True).numpy()
+    with tf.compat.v1.Session(graph=tf.Graph()) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            session, ["serve"], path
+        )
+        signature = meta_graph.signature_def["serving_default"]
+        ids = session.run(
+            signature.outputs["ids"].name,
+            {signature.inputs["texts"].name: np.array(texts, dtype=object)},
+        )
+    np.testing.assert_array_equal(ids, expected)
+    assert UNK_ID in ids[0]
