@@ -16,6 +16,8 @@ _NORMALIZATION_FORMS = ("NFC", "NFKC", "NFD", "NFKD")
 
 def _row_to_str(row, index, name):
     """Decodes one Python/NumPy row to `str`, raising on invalid input."""
+    if isinstance(row, tf.Tensor) and row.shape.rank == 0:
+        row = row.numpy()  # e.g. the elements of a tf.data.Dataset
     if isinstance(row, np.generic):
         row = row.item()
     if isinstance(row, bytes):

@@ -142,7 +142,8 @@ class WordPieceTokenizer(Tokenizer):
         texts (the same normalization the tokenizer applies later).
 
         Args:
-            texts: iterable of str (validated with `validate_texts`).
+            texts: iterable of str, or a `tf.data.Dataset` of scalar
+                tf.string (validated with `validate_texts`).
             vocabulary_size: target size (an upper bound; the learner may
                 return fewer tokens), reserved tokens included.
             lowercase, strip_accents, normalization: as in the constructor.

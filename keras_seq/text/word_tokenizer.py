@@ -91,7 +91,8 @@ class WordTokenizer(Tokenizer):
         deterministic.
 
         Args:
-            texts: iterable of str (validated with `validate_texts`).
+            texts: iterable of str, or a `tf.data.Dataset` of scalar
+                tf.string (validated with `validate_texts`).
             max_vocabulary_size: maximum size including the 4 reserved
                 tokens, or None for no limit.
             min_frequency: tokens seen fewer times are left out (-> UNK).

@@ -117,6 +117,18 @@ def test_detokenize_stops_at_eos_and_drops_pad_bos(tokenizer):
     out = tokenizer.detokenize(ragged).numpy().tolist()
     assert out == [b"a man [UNK]", b"man"]
     assert tokenizer.detokenize([a, EOS_ID, man]).numpy() == b"a"
+    # Ids outside the vocabulary read as the unknown token.
+    out = tokenizer.detokenize([[a, 10_000, -1]]).numpy().tolist()
+    assert out == [b"a [UNK] [UNK]"]
+
+
+def test_from_corpus_accepts_a_tf_data_dataset():
+    texts = ["b a c a", "c a", "d"]
+    dataset = tf.data.Dataset.from_tensor_slices(texts)
+    assert (
+        WordTokenizer.from_corpus(dataset).vocabulary
+        == WordTokenizer.from_corpus(texts).vocabulary
+    )
 
 
 def test_round_trip_real_sentence(tokenizer):
