@@ -14,7 +14,8 @@ What it does:
   about `--batch-tokens` tokens, label-smoothed (0.1) masked cross-entropy
   (`keras_seq.metrics.MaskedSparseCategoricalCrossentropy`) and Adam with
   the warm-up schedule (`keras_seq.optimizers.TransformerSchedule`);
-- after every epoch: greedy decoding of the validation split (1,014
+- after every epoch (and every `--eval-every-minutes` of training time):
+  greedy decoding of the validation split (1,014
   sentences) with the key/value cache, corpus BLEU (sacrebleu via
   `keras_seq.metrics.corpus_bleu`, on the lowercased references since the
   vocabulary is lowercased), training tokens/second and elapsed training
@@ -143,6 +144,14 @@ def main():
         "plus evaluation) has passed since the start.",
     )
     parser.add_argument("--max-epochs", type=int, default=100)
+    parser.add_argument(
+        "--eval-every-minutes",
+        type=float,
+        default=20.0,
+        help="Also evaluate (greedy BLEU) after this much training time "
+        "within an epoch; always at the end of an epoch.",
+    )
+    parser.add_argument("--log-every", type=int, default=25)
     parser.add_argument("--hidden-dim", type=int, default=256)
     parser.add_argument("--num-layers", type=int, default=3)
     parser.add_argument("--num-heads", type=int, default=4)
@@ -244,63 +253,77 @@ def main():
         if args.wall_budget_minutes is None
         else args.wall_budget_minutes * 60.0
     )
-    train_time = 0.0
     history = []
-    best_bleu = -1.0
-    for epoch in range(1, args.max_epochs + 1):
-        batches = make_batches(
-            train_src, train_tgt, args.batch_tokens, args.bucket_width, rng
-        )
-        epoch_start = time.time()
-        tokens = 0
-        losses = []
-        stopped = False
-        for src, tgt_in, tgt_out in batches:
-            logs = model.train_on_batch(
-                {"source_ids": src, "target_in": tgt_in},
-                tgt_out,
-                return_dict=True,
-            )
-            losses.append(logs["loss"])
-            tokens += int((src != 0).sum() + (tgt_out != 0).sum())
-            if (
-                train_time + time.time() - epoch_start > budget
-                or time.time() - wall_start > wall_budget
-            ):
-                stopped = True
-                break
-        epoch_time = time.time() - epoch_start
-        train_time += epoch_time
-        model.save_weights(os.path.join(out_dir, "model.weights.h5"))
+    best = {"bleu": -1.0}
+    clock = {"train": 0.0, "tokens": 0, "since_eval": 0.0}
 
+    def evaluate(epoch, partial):
+        model.save_weights(os.path.join(out_dir, "model.weights.h5"))
         eval_start = time.time()
         hypotheses = translate_all(
             model, de_tok, val_src, args.eval_batch_size, L
         )
         bleu = corpus_bleu(hypotheses, [t.lower() for t in val_de])
-        eval_time = time.time() - eval_start
         record = {
             "epoch": epoch,
+            "partial_epoch": partial,
             "steps": int(ops.convert_to_numpy(model.optimizer.iterations)),
-            "train_minutes": round(train_time / 60, 2),
-            "loss": round(float(np.mean(losses)), 4),
-            "tokens_per_second": round(tokens / epoch_time, 1),
+            "train_minutes": round(clock["train"] / 60, 2),
+            "wall_minutes": round((time.time() - wall_start) / 60, 2),
+            "train_tokens_per_second": round(
+                clock["tokens"] / max(clock["train"], 1e-9), 1
+            ),
             "val_bleu_greedy": round(bleu, 2),
-            "eval_seconds": round(eval_time, 1),
-            "partial_epoch": stopped,
+            "eval_seconds": round(time.time() - eval_start, 1),
         }
         history.append(record)
-        print("epoch", json.dumps(record), flush=True)
+        print("eval", json.dumps(record), flush=True)
         print("  sample:", hypotheses[0], "|", val_de[0], flush=True)
-        if bleu > best_bleu:
-            best_bleu = bleu
+        if bleu > best["bleu"]:
+            best["bleu"] = bleu
             model.save_weights(os.path.join(out_dir, "best.weights.h5"))
         with open(os.path.join(out_dir, "history.json"), "w") as f:
             json.dump(history, f, indent=1)
-        if stopped or train_time > budget:
+        clock["since_eval"] = 0.0
+
+    def out_of_time():
+        return clock["train"] > budget or time.time() - wall_start > wall_budget
+
+    eval_every = args.eval_every_minutes * 60.0
+    for epoch in range(1, args.max_epochs + 1):
+        batches = make_batches(
+            train_src, train_tgt, args.batch_tokens, args.bucket_width, rng
+        )
+        losses = []
+        for i, (src, tgt_in, tgt_out) in enumerate(batches):
+            step_start = time.time()
+            logs = model.train_on_batch(
+                {"source_ids": src, "target_in": tgt_in},
+                tgt_out,
+                return_dict=True,
+            )
+            elapsed = time.time() - step_start
+            clock["train"] += elapsed
+            clock["since_eval"] += elapsed
+            clock["tokens"] += int((src != 0).sum() + (tgt_out != 0).sum())
+            losses.append(logs["loss"])
+            if (i + 1) % args.log_every == 0:
+                print(
+                    f"epoch {epoch} batch {i + 1}/{len(batches)} "
+                    f"loss {np.mean(losses[-args.log_every :]):.4f} "
+                    f"train_min {clock['train'] / 60:.1f} "
+                    f"tok/s {clock['tokens'] / clock['train']:.0f}",
+                    flush=True,
+                )
+            if out_of_time():
+                break
+            if clock["since_eval"] > eval_every and i + 1 < len(batches):
+                evaluate(epoch, partial=True)
+        evaluate(epoch, partial=not (i + 1 == len(batches)))
+        if out_of_time():
             break
-        if time.time() - wall_start > wall_budget:
-            break
+    train_time = clock["train"]
+    best_bleu = best["bleu"]
 
     model.load_weights(os.path.join(out_dir, "best.weights.h5"))
     eval_start = time.time()
