@@ -1,0 +1,126 @@
+"""Builds a small exported date translator for the serving tests.
+
+Runs the real Transform `preprocessing_fn` with tf.Transform on Beam (in
+process), trains a tiny `keras_seq.models.RNNSeq2Seq` for a few epochs on
+the transformed dates and exports it with `serving.export`. No TFX
+orchestration, so it takes seconds.
+"""
+
+import functools
+import os
+
+import numpy as np
+import tensorflow as tf
+
+from pipelines import configs
+from pipelines import preprocessing
+from pipelines import trainer
+
+RAW_FEATURE_SPEC = {
+    configs.SOURCE_KEY: tf.io.VarLenFeature(tf.string),
+    configs.TARGET_KEY: tf.io.VarLenFeature(tf.string),
+}
+
+
+def run_transform(pairs, dataset_config, output_dir):
+    """tf.Transform over `(source, target)` pairs.
+
+    Returns:
+        `(tft.TFTransformOutput, list of transformed feature dicts)`.
+    """
+    import tensorflow_transform as tft
+    import tensorflow_transform.beam as tft_beam
+    from tensorflow_transform.tf_metadata import dataset_metadata
+    from tensorflow_transform.tf_metadata import metadata_io
+    from tensorflow_transform.tf_metadata import schema_utils
+
+    metadata = dataset_metadata.DatasetMetadata(
+        schema_utils.schema_from_feature_spec(RAW_FEATURE_SPEC)
+    )
+    raw = [
+        {
+            configs.SOURCE_KEY: [s.encode("utf-8")],
+            configs.TARGET_KEY: [t.encode("utf-8")],
+        }
+        for s, t in pairs
+    ]
+    fn = functools.partial(
+        preprocessing.preprocessing_fn, custom_config=dataset_config.to_dict()
+    )
+    transform_dir = os.path.join(output_dir, "transform")
+    with tft_beam.Context(
+        temp_dir=os.path.join(output_dir, "tmp"), force_tf_compat_v1=False
+    ):
+        (transformed, _), transform_fn = (
+            raw,
+            metadata,
+        ) | tft_beam.AnalyzeAndTransformDataset(fn)
+        _ = transform_fn | tft_beam.WriteTransformFn(transform_dir)
+    # TFX's Transform also records the raw schema, which the export reads.
+    metadata_io.write_metadata(
+        metadata,
+        os.path.join(transform_dir, tft.TFTransformOutput.RAW_METADATA_DIR),
+    )
+    return tft.TFTransformOutput(transform_dir), transformed
+
+
+def as_batches(transformed):
+    """Transformed dicts -> `({source_ids, target_in}, target_out)` arrays."""
+
+    def stack(key):
+        return np.stack([np.asarray(r[key], np.int32) for r in transformed])
+
+    inputs = {
+        configs.SOURCE_IDS_KEY: stack(configs.SOURCE_IDS_KEY),
+        configs.TARGET_IN_KEY: stack(configs.TARGET_IN_KEY),
+    }
+    return inputs, stack(configs.TARGET_OUT_KEY)
+
+
+def build_translator(output_dir, num_train=800, epochs=2, beam_width=3):
+    """Trains and exports; returns a dict describing the export."""
+    import keras
+
+    from keras_seq.datasets import load_dates
+
+    dataset_config, _ = configs.preset("dates")
+    model_config = configs.ModelConfig(
+        architecture="rnn",
+        model_kwargs={"embedding_dim": 16, "hidden_dim": 32},
+        epochs=epochs,
+        batch_size=32,
+        learning_rate=5e-3,
+        beam_width=beam_width,
+    )
+    pairs = load_dates(num_train=num_train, num_val=0, num_test=50, seed=1)
+    tf_transform_output, transformed = run_transform(
+        pairs["train"], dataset_config, output_dir
+    )
+    x, y = as_batches(transformed)
+    source_size, target_size = trainer.vocabulary_sizes(tf_transform_output)
+    keras.utils.set_random_seed(0)
+    model = trainer.build_model(
+        model_config, dataset_config, source_size, target_size
+    )
+    trainer.compile_model(model, model_config)
+    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    export_dir = os.path.join(output_dir, "serving", "translator", "1")
+    from serving import export
+
+    export.export_translator(
+        model,
+        tf_transform_output,
+        export_dir,
+        tokenization=dataset_config.tokenization,
+        max_decode_length=dataset_config.max_target_length,
+        beam_width=beam_width,
+        model_name="translator",
+    )
+    return {
+        "export_dir": export_dir,
+        "model": model,
+        "tf_transform_output": tf_transform_output,
+        "dataset_config": dataset_config,
+        "test_pairs": pairs["test"],
+        "beam_width": beam_width,
+    }
