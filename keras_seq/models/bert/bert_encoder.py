@@ -5,6 +5,8 @@ import keras
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
 from keras_seq.models.bert.bert_embeddings import BertEmbeddings
 
+_INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
+
 
 def _check_positive_int(name, value):
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -175,6 +177,21 @@ class BertEncoder(keras.Model):
         self.num_segments = num_segments
         self.layer_norm_epsilon = layer_norm_epsilon
         self.initializer_range = initializer_range
+
+    def call(self, inputs, training=None, mask=None, **kwargs):
+        # A functional model flattens a dict input by its sorted keys, so an
+        # extra key (e.g. the pretrainer's `mask_positions`) would shift the
+        # inputs silently. Keep only the encoder's own inputs.
+        if isinstance(inputs, dict):
+            missing = [k for k in _INPUT_NAMES if k not in inputs]
+            if missing:
+                raise ValueError(
+                    f"BertEncoder inputs must contain {list(_INPUT_NAMES)}; "
+                    f"missing {missing}. Received: inputs with keys="
+                    f"{sorted(inputs)}"
+                )
+            inputs = {k: inputs[k] for k in _INPUT_NAMES}
+        return super().call(inputs, training=training, mask=mask, **kwargs)
 
     @property
     def token_embedding(self):
