@@ -74,7 +74,7 @@ def test_span_and_start_probabilities_match_numpy(max_len):
 
 def test_best_span_is_the_numpy_argmax_and_always_valid():
     rng = np.random.default_rng(1)
-    for trial in range(20):
+    for _ in range(20):
         token_ids, segment_ids, padding_mask = make_inputs(rng, batch=8)
         # Large logits on the question and special tokens must be ignored.
         start = rng.standard_normal(token_ids.shape).astype(np.float32)
