@@ -64,8 +64,8 @@ class RNNSeq2Seq(keras.Model):
     units.
 
     Teacher forcing and step-by-step decoding run the same function,
-    `_decoder_step`: `call()` scans it over the target with
-    `keras.ops.scan`, `decode_step()` runs it once. Only the output
+    `_decoder_step`: `call()` loops it over the target with
+    `keras.ops.while_loop`, `decode_step()` runs it once. Only the output
     projection `W_s` (position-wise) is applied after the scan.
 
     Dropout (`dropout`) applies to the encoder (embeddings, between
@@ -468,6 +468,62 @@ class RNNSeq2Seq(keras.Model):
     # ------------------------------------------------------------------
     # Teacher forcing.
 
+    def _teacher_forcing_loop(self, embedded, carry, memory, training):
+        """Runs `_decoder_step` over every target position.
+
+        A `keras.ops.while_loop` with `maximum_iterations` (so that its
+        gradient compiles with XLA, unlike `keras.ops.scan` on TensorFlow,
+        whose gradient accumulators have no fixed size). Step t's output
+        is added into a `(T, B, H)` buffer through a one-hot mask over
+        time: differentiable on every backend (TensorFlow has no gradient
+        for `slice_update`) and cheap next to the step's matrix products.
+
+        Args:
+            embedded: `(B, T, E)` embeddings of `target_in`.
+            carry: initial recurrent state (see `_encode`).
+            memory: encoder outputs (see `_encode`).
+            training: bool.
+
+        Returns:
+            `(outputs (B, T, H), alignments (B, T, S))`, alignments zero
+            without attention.
+        """
+        dtype = self.compute_dtype
+        batch = ops.shape(embedded)[0]
+        target_length = ops.shape(embedded)[1]
+        source_length = ops.shape(memory["values"])[1]
+        embedded = ops.transpose(embedded, (1, 0, 2))  # (T, B, E)
+        outputs = ops.zeros((target_length, batch, self.hidden_dim), dtype)
+        alignments = ops.zeros((target_length, batch, source_length), dtype)
+        times = ops.arange(target_length, dtype="int32")
+
+        def cond(step, carry, outputs, alignments):
+            return step < target_length
+
+        def body(step, carry, outputs, alignments):
+            embedded_t = ops.take(embedded, step, axis=0)  # (B, E)
+            output, carry, alignment = self._decoder_step(
+                embedded_t, carry, memory, step, training
+            )
+            # (T, 1, 1): 1 at position `step`.
+            at_step = ops.cast(ops.equal(times, step), dtype)[:, None, None]
+            outputs = outputs + at_step * ops.cast(output, dtype)[None]
+            if alignment is not None:
+                alignments = alignments + (
+                    at_step * ops.cast(alignment, dtype)[None]
+                )
+            return step + 1, carry, outputs, alignments
+
+        _, _, outputs, alignments = ops.while_loop(
+            cond,
+            body,
+            (ops.zeros((), "int32"), carry, outputs, alignments),
+            maximum_iterations=target_length,
+        )
+        outputs = ops.transpose(outputs, (1, 0, 2))  # (B, T, H)
+        alignments = ops.transpose(alignments, (1, 0, 2))  # (B, T, S)
+        return outputs, alignments
+
     def call(self, inputs, training=None, return_alignments=False):
         if not isinstance(inputs, dict) or not {
             "source_ids",
@@ -493,43 +549,13 @@ class RNNSeq2Seq(keras.Model):
         memory, carry = self._encode(source_ids, training=training)
         embedded = self.target_embedding(target_in)  # (B, T, E)
         embedded = self.embedding_dropout(embedded, training=training)
-        batch = ops.shape(target_in)[0]
-        source_length = ops.shape(memory["values"])[1]
-        dtype = self.compute_dtype
-        # keras.ops.scan on TensorFlow stacks the carry itself, so the
-        # per-step outputs live in the carry (the scan's ys == its carry).
-        # The step index is carried too rather than scanned over: with a
-        # second scanned array, Keras' TensorFlow scan fails on an unknown
-        # (None) target length.
-        init = {
-            "carry": carry,
-            "output": ops.zeros((batch, self.hidden_dim), dtype),
-            "alignment": ops.zeros((batch, source_length), dtype),
-            "step": ops.zeros((), "int32"),
-        }
-
-        def body(previous, embedded_t):
-            step = previous["step"]
-            output, new_carry, alignment = self._decoder_step(
-                embedded_t, previous["carry"], memory, step, training
-            )
-            if alignment is None:
-                alignment = previous["alignment"]
-            new = {
-                "carry": new_carry,
-                "output": ops.cast(output, dtype),
-                "alignment": ops.cast(alignment, dtype),
-                "step": step + 1,
-            }
-            return new, new
-
-        _, stacked = ops.scan(body, init, ops.transpose(embedded, (1, 0, 2)))
-        outputs = ops.transpose(stacked["output"], (1, 0, 2))  # (B, T, H)
+        outputs, alignments = self._teacher_forcing_loop(
+            embedded, carry, memory, training
+        )
         outputs = self.output_dropout(outputs, training=training)
         logits = ops.cast(self.output_projection(outputs), "float32")
         if not return_alignments:
             return logits
-        alignments = ops.transpose(stacked["alignment"], (1, 0, 2))
         return logits, alignments  # (B, T, V), (B, T, S)
 
     def compute_output_shape(self, input_shape):
