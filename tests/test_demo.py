@@ -77,11 +77,12 @@ def test_tiny_run_writes_every_artifact(tmp_path):
 
 @pytest.mark.slow
 def test_cli_demo_reaches_95_percent_on_held_out_dates(tmp_path):
-    # The main job of the README, through the command line: 2 epochs of the
-    # default model must get >= 95% of the 1,000 held-out test dates
-    # exactly right with greedy decoding (99.7% after 3 epochs measured).
+    # The main job of the README, through the command line: the default
+    # model (3 epochs) must get >= 95% of the 1,000 held-out test dates
+    # exactly right with greedy decoding (99.7% measured; 96.5% on the
+    # validation dates after 2 epochs, so 3 leaves a margin).
     output_dir = os.path.join(tmp_path, "demo")
-    code = main(["demo", "--epochs", "2", "--output-dir", output_dir])
+    code = main(["demo", "--quiet", "--output-dir", output_dir])
     assert code == 0
     with open(os.path.join(output_dir, "results.json")) as f:
         results = json.load(f)
