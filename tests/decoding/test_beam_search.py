@@ -93,9 +93,17 @@ def _exhaustive_toy(kind, seed):
 EXHAUSTIVE_BEAM = 108
 
 
-@pytest.mark.parametrize("kind", ["table", "rnn"])
-@pytest.mark.parametrize("alpha", [0.0, 0.6, 2.0])
-@pytest.mark.parametrize("min_length", [0, 2])
+@pytest.mark.parametrize(
+    "kind, alpha, min_length",
+    [
+        ("table", 0.0, 0),
+        ("table", 0.6, 2),
+        ("table", 2.0, 0),
+        ("rnn", 0.0, 2),
+        ("rnn", 0.6, 0),
+        ("rnn", 2.0, 2),
+    ],
+)
 def test_exhaustive_beam_equals_brute_force(kind, alpha, min_length):
     toy = _exhaustive_toy(kind, seed=7)
     n_best = 5
@@ -345,7 +353,7 @@ def test_matches_numpy_textbook_beam_search(seed, alpha):
             np.testing.assert_allclose(out["log_probs"][row], logp, atol=1e-5)
 
 
-@pytest.mark.parametrize("seed", range(3))
+@pytest.mark.parametrize("seed", [0, 1])
 def test_no_beam_beats_the_exhaustive_beam(seed):
     # Beam search is not monotone in the width in general: in
     # test_matches_numpy_textbook_beam_search (seed 2, row 2) width 4 finds
