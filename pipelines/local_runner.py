@@ -97,6 +97,53 @@ def run_local(
     return where
 
 
+def summarize(where):
+    """Human-readable lines about a finished run: evaluation, pushed model."""
+    import glob
+    import json
+
+    lines = []
+    metrics_files = sorted(
+        glob.glob(
+            os.path.join(
+                where["pipeline_root"],
+                "BleuEvaluator",
+                "evaluation",
+                "*",
+                "metrics.json",
+            )
+        ),
+        key=os.path.getmtime,
+    )
+    if metrics_files:
+        with open(metrics_files[-1]) as f:
+            metrics = json.load(f)
+        lines.append(
+            f"Evaluation: BLEU {metrics['bleu']:.2f}, exact match "
+            f"{metrics['exact_match']:.1%} on {metrics['num_examples']} "
+            f"sentences; {'BLESSED' if metrics['blessed'] else 'NOT blessed'}"
+            f" ({metrics['reason']})"
+        )
+    model_dir = where["serving_model_dir"]
+    versions = (
+        sorted((v for v in os.listdir(model_dir) if v.isdigit()), key=int)
+        if os.path.isdir(model_dir)
+        else []
+    )
+    if versions:
+        lines.append(
+            f"Pushed model: {os.path.join(model_dir, versions[-1])} "
+            f"(TF Serving base path {model_dir})"
+        )
+        lines.append(
+            f'Try: keras-seq translate --model-dir {model_dir} "25 November '
+            '2026"'
+        )
+    else:
+        lines.append("No model pushed (not blessed).")
+    return lines
+
+
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     beam_args = list(DEFAULT_BEAM_ARGS)

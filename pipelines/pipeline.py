@@ -50,6 +50,7 @@ def create_pipeline(
     preprocessing_module_file=PREPROCESSING_MODULE_FILE,
     trainer_module_file=TRAINER_MODULE_FILE,
     distribution_strategy="auto",
+    use_installed_modules=False,
 ):
     """Builds the pipeline.
 
@@ -76,6 +77,10 @@ def create_pipeline(
         trainer_module_file: Trainer module file.
         distribution_strategy: `"auto"` (from the hardware), `"mirrored"`,
             `"one_device"` or `"tpu"`.
+        use_installed_modules: reference `pipelines.preprocessing` and
+            `pipelines.trainer` by dotted name (they must be installed where
+            the components run, e.g. in the container image) instead of
+            packaging the module files as a wheel under `pipeline_root`.
 
     Returns:
         `tfx.dsl.Pipeline`.
@@ -109,11 +114,19 @@ def create_pipeline(
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
         schema=schema_gen.outputs["schema"],
-        module_file=preprocessing_module_file,
         custom_config=dataset_config.to_dict(),
+        **(
+            {"preprocessing_fn": "pipelines.preprocessing.preprocessing_fn"}
+            if use_installed_modules
+            else {"module_file": preprocessing_module_file}
+        ),
     )
     trainer = tfx.components.Trainer(
-        module_file=trainer_module_file,
+        **(
+            {"run_fn": "pipelines.trainer.run_fn"}
+            if use_installed_modules
+            else {"module_file": trainer_module_file}
+        ),
         examples=transform.outputs["transformed_examples"],
         transform_graph=transform.outputs["transform_graph"],
         schema=schema_gen.outputs["schema"],

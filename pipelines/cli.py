@@ -1,0 +1,220 @@
+"""`keras-seq pipeline`: run or compile the TFX pipeline.
+
+    keras-seq pipeline run --dataset dates --output-dir outputs/pipeline
+    keras-seq pipeline run --dataset multi30k --output-dir outputs/m30k \\
+        --beam-arg=--runner=FlinkRunner --beam-arg=--flink_master=host:8081
+    keras-seq pipeline compile-kubeflow --output-file pipeline.json \\
+        --pipeline-root gs://bucket/root --data-dir gs://bucket/data \\
+        --serving-model-dir gs://bucket/serving/translator --image IMAGE
+
+`run` writes the corpus as CSV into `--data-dir` (default
+`<output-dir>/data`) unless it already holds `train/` and `eval/`, runs the
+pipeline with LocalDagRunner (ML Metadata in `<output-dir>/metadata.sqlite`)
+and prints each component as it runs, then where the pushed model is.
+"""
+
+import dataclasses
+import logging
+import os
+import sys
+import time
+
+from pipelines import configs
+from pipelines import data
+
+
+def add_arguments(parser):
+    sub = parser.add_subparsers(dest="pipeline_command", required=True)
+    run = sub.add_parser("run", help="run the pipeline locally")
+    run.add_argument(
+        "--dataset", choices=sorted(configs.PRESETS), default="dates"
+    )
+    run.add_argument(
+        "--output-dir", default=os.path.join("outputs", "pipeline")
+    )
+    run.add_argument(
+        "--data-dir",
+        help="folder with train/ and eval/ CSV files; written if missing "
+        "(default: <output-dir>/data)",
+    )
+    run.add_argument(
+        "--multi30k-dir",
+        default=None,
+        help="raw Multi30k files (default: ../shared/data/multi30k)",
+    )
+    run.add_argument(
+        "--num-train",
+        type=int,
+        default=None,
+        help="training pairs written (dates: 4000; multi30k: all 29,000)",
+    )
+    run.add_argument("--architecture", choices=configs.ARCHITECTURES)
+    run.add_argument("--epochs", type=int)
+    run.add_argument("--batch-size", type=int)
+    run.add_argument("--train-steps", type=int, help="steps per epoch cap")
+    run.add_argument("--bleu-threshold", type=float)
+    run.add_argument("--model-name", default="translator")
+    run.add_argument(
+        "--distribution-strategy",
+        choices=("auto", "mirrored", "one_device", "tpu"),
+        default="auto",
+    )
+    run.add_argument("--jit-compile", action="store_true", help="XLA")
+    run.add_argument("--no-cache", action="store_true")
+    run.add_argument(
+        "--beam-arg",
+        action="append",
+        default=None,
+        help="a Beam pipeline option, repeatable (e.g. "
+        "--beam-arg=--runner=SparkRunner); default: DirectRunner",
+    )
+    run.add_argument("--quiet", action="store_true", help="no progress")
+
+    kfp = sub.add_parser(
+        "compile-kubeflow", help="compile to a Kubeflow Pipelines V2 spec"
+    )
+    kfp.add_argument(
+        "--dataset", choices=sorted(configs.PRESETS), default="dates"
+    )
+    kfp.add_argument("--output-file", required=True)
+    kfp.add_argument("--pipeline-root", required=True)
+    kfp.add_argument("--data-dir", required=True)
+    kfp.add_argument("--serving-model-dir", required=True)
+    kfp.add_argument("--image", required=True, help="container image")
+
+
+class _Progress(logging.Handler):
+    """Prints TFX's 'Component X is running/finished' log lines."""
+
+    def __init__(self, total, stream=sys.stdout):
+        super().__init__(logging.INFO)
+        self.total = total
+        self.stream = stream
+        self.done = 0
+        self.started = {}
+
+    def emit(self, record):
+        message = record.getMessage()
+        if not message.startswith("Component "):
+            return
+        name = message.split()[1]
+        now = time.time()
+        if message.endswith("is running."):
+            self.started[name] = now
+            print(
+                f"[{self.done + 1}/{self.total}] {name} ...",
+                file=self.stream,
+                flush=True,
+            )
+        elif message.endswith("is finished."):
+            self.done += 1
+            took = now - self.started.get(name, now)
+            print(
+                f"[{self.done}/{self.total}] {name} done ({took:.0f} s)",
+                file=self.stream,
+                flush=True,
+            )
+
+
+def _configs(args):
+    dataset_config, model_config = configs.preset(args.dataset)
+    model_changes = {
+        k: v
+        for k, v in (
+            ("architecture", args.architecture),
+            ("epochs", args.epochs),
+            ("batch_size", args.batch_size),
+        )
+        if v is not None
+    }
+    if args.jit_compile:
+        model_changes["jit_compile"] = True
+    if args.architecture and args.architecture != model_config.architecture:
+        # The preset's sizes belong to the other architecture.
+        model_changes["model_kwargs"] = {}
+    if args.bleu_threshold is not None:
+        dataset_config = dataclasses.replace(
+            dataset_config, bleu_threshold=args.bleu_threshold
+        )
+    return dataset_config, dataclasses.replace(model_config, **model_changes)
+
+
+def write_data(args, data_dir):
+    """Writes the chosen corpus unless `data_dir` already holds it."""
+    if all(
+        os.path.isdir(os.path.join(data_dir, s))
+        for s in (data.TRAIN_SPLIT, data.EVAL_SPLIT)
+    ):
+        print(f"Using the corpus in {data_dir}")
+        return None
+    if args.dataset == "dates":
+        reports = data.write_dates(data_dir, num_train=args.num_train or 4000)
+    else:
+        reports = data.write_multi30k(
+            data_dir, args.multi30k_dir, max_train=args.num_train
+        )
+    for report in reports.values():
+        print(f"Data: {report.summary()}")
+    return reports
+
+
+def _run(args):
+    from pipelines import local_runner
+
+    output_dir = os.path.abspath(args.output_dir)
+    data_dir = os.path.abspath(
+        args.data_dir or os.path.join(output_dir, "data")
+    )
+    write_data(args, data_dir)
+    dataset_config, model_config = _configs(args)
+    progress = _Progress(total=9)
+    absl_logger = logging.getLogger("absl")
+    if not args.quiet:
+        absl_logger.setLevel(logging.INFO)
+        absl_logger.addHandler(progress)
+    start = time.time()
+    try:
+        where = local_runner.run_local(
+            output_dir,
+            data_dir=data_dir,
+            dataset_config=dataset_config,
+            model_config=model_config,
+            model_name=args.model_name,
+            beam_pipeline_args=(
+                args.beam_arg or local_runner.DEFAULT_BEAM_ARGS
+            ),
+            enable_cache=not args.no_cache,
+            train_steps=args.train_steps,
+            distribution_strategy=args.distribution_strategy,
+        )
+    finally:
+        absl_logger.removeHandler(progress)
+    print(f"Pipeline finished in {time.time() - start:.0f} s.")
+    summary = local_runner.summarize(where)
+    for line in summary:
+        print(line)
+    return 0
+
+
+def _compile_kubeflow(args):
+    from pipelines import kubeflow_v2_runner
+
+    dataset_config, model_config = configs.preset(args.dataset)
+    path = kubeflow_v2_runner.compile_pipeline(
+        output_file=args.output_file,
+        pipeline_root=args.pipeline_root,
+        data_dir=args.data_dir,
+        serving_model_dir=args.serving_model_dir,
+        image=args.image,
+        dataset_config=dataset_config,
+        model_config=model_config,
+    )
+    print(f"Kubeflow Pipelines V2 spec written to {path}")
+    return 0
+
+
+def run(args):
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    if args.pipeline_command == "run":
+        return _run(args)
+    return _compile_kubeflow(args)
