@@ -10,7 +10,9 @@ What it measures: sentences per second when translating the first
 with `keras_seq.models.TransformerSeq2Seq` on CPU, for beam widths 1, 4, 8:
 
 - ours: `keras_seq.decoding.greedy_search` and `beam_search` driving
-  `model.decode_step` (key/value cache);
+  `model.decode_step` (key/value cache), with `record_aux=False` (the peer
+  records no alignments) and, as an extra row, with the attention
+  alignments of every hypothesis recorded (`record_aux=True`);
 - peer: `keras_hub.samplers.BeamSampler(num_beams=k)` driving the SAME
   `model.decode_step` through its `next(prompt, cache, index)` interface,
   with `stop_token_ids=[EOS]`;
@@ -87,14 +89,19 @@ def load_source(args):
     return np.asarray(ids, "int32"), en_tok.vocabulary_size, de_size
 
 
-def ours_fn(model, width, max_length, jit):
+def ours_fn(model, width, max_length, jit, record_aux=False):
     @tf.function(jit_compile=jit, autograph=False)
     def run(source_ids):
         state = model.initial_decoding_state(source_ids, max_length)
         start = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
         if width == 0:  # greedy_search
             out = greedy_search(
-                model.decode_step, state, start, EOS_ID, max_length
+                model.decode_step,
+                state,
+                start,
+                EOS_ID,
+                max_length,
+                record_aux=record_aux,
             )
         else:
             out = beam_search(
@@ -104,7 +111,7 @@ def ours_fn(model, width, max_length, jit):
                 EOS_ID,
                 max_length,
                 beam_width=width,
-                source_mask=state["source_padding_mask"],
+                record_aux=record_aux,
             )
         return out["token_ids"]
 
@@ -224,6 +231,10 @@ def main():
         fns[f"keras_hub BeamSampler k={width}"] = keras_hub_fn(
             model, width, args.max_length, args.jit
         )
+        if width > 1:
+            fns[f"ours beam_search k={width} + alignments"] = ours_fn(
+                model, width, args.max_length, args.jit, record_aux=True
+            )
         outputs = {}
         for name, fn in fns.items():
             t0 = time.time()
@@ -247,9 +258,8 @@ def main():
                 f"length {np.mean(lengths):.1f}, ended with EOS {ended:.0%}",
                 flush=True,
             )
-        names = list(fns)
-        ours_rows = outputs[names[-2]]
-        hub_rows = outputs[names[-1]]
+        ours_rows = outputs[f"ours beam_search k={width}"]
+        hub_rows = outputs[f"keras_hub BeamSampler k={width}"]
         same = np.mean(
             [
                 cut_at_eos(a) == cut_at_eos(b)
