@@ -11,7 +11,7 @@ In one process, on the same synthetic batches:
    step that compiles) of `keras_seq.models.TransformerSeq2Seq` and of a
    model of the same size built from `keras_hub.layers.TransformerEncoder`
    / `TransformerDecoder` (token embedding * sqrt(d) + keras-hub
-   `SinusoidalPositionEncoding`, post-norm layers, output Dense), both with
+   `SinePositionEncoding`, post-norm layers, output Dense), both with
    Adam, masked cross-entropy and `jit_compile` on and off. The two are
    measured alternately, `--repeats` times, and the median is reported.
 2. Greedy decoding of `--decode-length` tokens (EOS forbidden so every
@@ -21,6 +21,9 @@ In one process, on the same synthetic batches:
    every step. Both run as a Python loop over a `tf.function` per step
    (same overheads); the fully compiled `generate()` (one XLA while loop)
    is reported too.
+3. `keras_seq.layers.MultiHeadAttention` forward time with
+   `use_fused=True` (`keras.ops.dot_product_attention`) and
+   `use_fused=False` (the explicit formula), eager graph and XLA.
 """
 
 import argparse
@@ -54,7 +57,7 @@ def keras_hub_seq2seq(args):
     def embed(ids, vocabulary_size, name):
         x = keras.layers.Embedding(vocabulary_size, d, name=name)(ids)
         x = keras.layers.Rescaling(d**0.5)(x)
-        x = x + keras_hub.layers.SinusoidalPositionEncoding()(x)
+        x = x + keras_hub.layers.SinePositionEncoding()(x)
         return keras.layers.Dropout(args.dropout)(x)
 
     source_mask = keras.layers.Lambda(lambda t: ops.not_equal(t, 0))(source)
@@ -167,6 +170,37 @@ def decode_recompute(model, source, length):
     return tf.stack(out, 1)
 
 
+def attention_paths(args, rng, repeats=20):
+    from keras_seq.layers import MultiHeadAttention
+
+    x = rng.normal(size=(args.batch_size, args.length, args.hidden_dim))
+    x = x.astype("float32")
+    mask = np.ones((args.batch_size, args.length), bool)
+    mask[:, args.length // 2 :] = rng.random((1, args.length // 2)) > 0.5
+    results = {}
+    for jit in (False, True):
+        for fused in (True, False):
+            layer = MultiHeadAttention(
+                args.num_heads,
+                args.hidden_dim // args.num_heads,
+                use_fused=fused,
+            )
+            layer(x, x, value_mask=mask)
+            fn = tf.function(
+                lambda q, m, layer=layer: layer(q, q, value_mask=m),
+                jit_compile=jit,
+            )
+            fn(x, mask)
+            start = time.perf_counter()
+            for _ in range(repeats):
+                fn(x, mask).numpy()
+            key = f"mha_forward_ms_fused{int(fused)}_jit{int(jit)}"
+            results[key] = round(
+                1000 * (time.perf_counter() - start) / repeats, 2
+            )
+    return results
+
+
 def timed(fn, *a):
     fn(*a)  # trace / compile
     start = time.perf_counter()
@@ -189,11 +223,15 @@ def main():
     parser.add_argument("--decode-batch", type=int, default=32)
     parser.add_argument("--decode-length", type=int, default=64)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument("--only-attention", action="store_true")
     args = parser.parse_args()
     print("args:", json.dumps(vars(args)), flush=True)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     results = {}
+    if args.only_attention:
+        print("results", json.dumps(attention_paths(args, rng)), flush=True)
+        return
 
     if not args.skip_training:
         batches = [synthetic_batch(args, rng) for _ in range(4)]
@@ -244,6 +282,7 @@ def main():
             ),
         }
     )
+    results.update(attention_paths(args, rng))
     print("results", json.dumps(results), flush=True)
 
 
