@@ -106,6 +106,18 @@ def test_encode_padding_and_truncation(tokenizer):
         tokenizer.encode(["a"], 1, add_bos=True, add_eos=True)
 
 
+def test_encode_without_truncation_in_a_graph_raises(tokenizer):
+    encode = tf.function(
+        lambda x: tokenizer.encode(x, 3, add_eos=True, truncate=False)
+    )
+    np.testing.assert_array_equal(
+        encode(tf.constant(["a man"])).numpy(),
+        tokenizer.encode(["a man"], 3, add_eos=True).numpy(),
+    )
+    with pytest.raises(tf.errors.InvalidArgumentError, match="truncate"):
+        encode(tf.constant(["a man a hat"]))
+
+
 def test_detokenize_stops_at_eos_and_drops_pad_bos(tokenizer):
     a, man = tokenizer.token_to_id("a"), tokenizer.token_to_id("man")
     dense = np.array(
