@@ -58,6 +58,7 @@ def run_session(path, feeds, output_keys):
         return sess.run(fetch, feed)
 
 
+@pytest.mark.slow
 def test_classifier_export(tmp_path, tokenizer):
     classifier = BertClassifier(
         tiny_encoder(tokenizer.vocabulary_size), num_classes=3
@@ -79,6 +80,7 @@ def test_classifier_export(tmp_path, tokenizer):
     np.testing.assert_array_equal(session["class_ids"], expected.argmax(-1))
 
 
+@pytest.mark.slow
 def test_pair_classifier_export(tmp_path, tokenizer):
     classifier = BertClassifier(
         tiny_encoder(tokenizer.vocabulary_size), num_classes=2
@@ -100,6 +102,7 @@ def test_pair_classifier_export(tmp_path, tokenizer):
     np.testing.assert_allclose(session["probabilities"], expected, atol=1e-5)
 
 
+@pytest.mark.slow
 def test_span_predictor_export(tmp_path, tokenizer):
     model = BertSpanPredictor(
         tiny_encoder(tokenizer.vocabulary_size), max_answer_length=3

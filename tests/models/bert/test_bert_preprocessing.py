@@ -126,7 +126,7 @@ def test_masking_rates_over_many_draws():
     eligible = mask & ~np.isin(token_ids, SPECIAL)
     chosen_total = eligible_total = 0
     counts = {"mask": 0, "random": 0, "same": 0}
-    for draw in range(200):
+    for draw in range(100):
         out = generator(token_ids, mask, seed=[draw, 3])
         positions = out["mask_positions"].numpy()
         weights = out["mask_weights"].numpy().astype(bool)
