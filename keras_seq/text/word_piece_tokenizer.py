@@ -1,5 +1,7 @@
 """WordPiece (subword) tokenizer built on `tensorflow_text.BertTokenizer`."""
 
+import logging
+
 import keras
 import tensorflow as tf
 import tensorflow_text as tf_text
@@ -144,8 +146,11 @@ class WordPieceTokenizer(Tokenizer):
         Args:
             texts: iterable of str, or a `tf.data.Dataset` of scalar
                 tf.string (validated with `validate_texts`).
-            vocabulary_size: target size (an upper bound; the learner may
-                return fewer tokens), reserved tokens included.
+            vocabulary_size: target size, reserved tokens included. It is
+                an upper bound: the learner keeps no piece seen fewer than
+                `learn_params["lower_thresh"]` (default 10) times, so a
+                small corpus gives fewer tokens (logged as a warning;
+                Multi30k German train with 8000 gives 3491).
             lowercase, strip_accents, normalization: as in the constructor.
             reserved_tokens: tokens placed first, in order (default
                 `RESERVED_TOKENS`, so [PAD]=0, [UNK]=1, [BOS]=2, [EOS]=3).
@@ -186,6 +191,16 @@ class WordPieceTokenizer(Tokenizer):
             bert_tokenizer_params={"lower_case": False},
             learn_params=dict(learn_params or {}),
         )
+        if len(vocabulary) < 0.9 * vocabulary_size:
+            # The learner never keeps pieces seen fewer than `lower_thresh`
+            # (default 10) times, which caps the size on small corpora.
+            logging.getLogger(__name__).warning(
+                "WordPieceTokenizer.from_corpus learned %d tokens for "
+                "vocabulary_size=%d; pass learn_params={'lower_thresh': 2} "
+                "(or another lower count) for a larger vocabulary.",
+                len(vocabulary),
+                vocabulary_size,
+            )
         return cls(
             vocabulary,
             lowercase=lowercase,

@@ -227,3 +227,13 @@ def test_bad_arguments():
         WordPieceTokenizer(vocab, max_bytes_per_word=0)
     with pytest.raises(ValueError, match="vocabulary_size=2"):
         WordPieceTokenizer.from_corpus(["a b"], vocabulary_size=2)
+
+
+def test_small_corpus_warns_about_a_smaller_vocabulary(corpus, caplog):
+    with caplog.at_level("WARNING"):
+        tokenizer = WordPieceTokenizer.from_corpus(
+            corpus[:30], vocabulary_size=5000
+        )
+    assert tokenizer.vocabulary_size < 4500
+    assert f"learned {tokenizer.vocabulary_size} tokens" in caplog.text
+    assert "lower_thresh" in caplog.text
