@@ -190,6 +190,12 @@ def _run(args):
     finally:
         absl_logger.removeHandler(progress)
     print(f"Pipeline finished in {time.time() - start:.0f} s.")
+    for report in where["data_reports"].values():
+        if report.problems:
+            print(
+                f"Data check: {report.summary()} (cleaned copy in "
+                f"{where['pipeline_data_dir']})"
+            )
     summary = local_runner.summarize(where)
     for line in summary:
         print(line)

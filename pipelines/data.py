@@ -155,6 +155,83 @@ def write_splits(splits, data_dir, max_line_chars=None):
     return reports
 
 
+def read_csv_rows(path):
+    """Rows of a `source,target` CSV file, tolerating non-UTF-8 bytes.
+
+    Returns:
+        `(rows, non_utf8_lines)`: rows after the header (lists of `str`;
+        undecodable bytes replaced by U+FFFD) and how many lines had them.
+    """
+    with open(path, "rb") as f:
+        raw_lines = f.read().splitlines(keepends=True)
+    non_utf8 = 0
+    lines = []
+    for raw in raw_lines:
+        try:
+            lines.append(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            non_utf8 += 1
+            lines.append(raw.decode("utf-8", errors="replace"))
+    rows = list(csv.reader(lines))
+    header = [h.strip() for h in rows[0]] if rows else []
+    if header != [configs.SOURCE_KEY, configs.TARGET_KEY]:
+        raise ValueError(
+            f"A CSV file must start with the header "
+            f"'{configs.SOURCE_KEY},{configs.TARGET_KEY}'. "
+            f"Received: path={path!r} with header {header!r}"
+        )
+    return rows[1:], non_utf8
+
+
+def prepare_data_dir(data_dir, clean_dir, max_line_chars=None):
+    """Checks every split's CSV files before ExampleGen reads them.
+
+    ExampleGen fails on bytes that are not UTF-8 and silently makes a bad
+    row of a malformed one, so the files are checked first. Clean files are
+    used as they are; otherwise every split is cleaned (`clean_pairs`) into
+    `clean_dir` and the problems are logged.
+
+    Returns:
+        `(data_dir to give ExampleGen, {split: DataReport})`.
+    """
+    splits = {}
+    reports = {}
+    for split in (TRAIN_SPLIT, EVAL_SPLIT):
+        folder = os.path.join(data_dir, split)
+        files = sorted(
+            os.path.join(folder, f)
+            for f in (os.listdir(folder) if os.path.isdir(folder) else [])
+            if f.endswith(".csv")
+        )
+        if not files:
+            raise ValueError(
+                f"`data_dir` must hold {split}/*.csv files. "
+                f"Received: data_dir={data_dir!r}"
+            )
+        rows, non_utf8 = [], 0
+        for path in files:
+            file_rows, bad = read_csv_rows(path)
+            rows.extend(file_rows)
+            non_utf8 += bad
+        pairs, report = clean_pairs(rows, split, max_line_chars)
+        report.repaired_non_utf8 = non_utf8
+        report.written = len(pairs)
+        splits[split] = pairs
+        reports[split] = report
+    if not any(r.problems for r in reports.values()):
+        return data_dir, reports
+    for split, pairs in splits.items():
+        if not pairs:
+            raise ValueError(
+                f"Split {split!r} has no valid row left after cleaning "
+                f"({reports[split].summary()}). Received: data_dir={data_dir!r}"
+            )
+        write_csv(pairs, os.path.join(clean_dir, split, CSV_FILENAME))
+        if reports[split].problems:
+            logger.warning("Data check: %s", reports[split].summary())
+    return clean_dir, reports
+
+
 def read_tsv(path):
     """Rows of a tab-separated file (`source<TAB>target`), as bytes fields.
 

@@ -64,16 +64,19 @@ def run_local(
     """
     from tfx import v1 as tfx
 
+    from pipelines import data
     from pipelines import pipeline
 
     where = paths(output_dir, model_name)
     data_dir = data_dir or where["data_dir"]
-    for split in ("train", "eval"):
-        if not os.path.isdir(os.path.join(data_dir, split)):
-            raise ValueError(
-                f"`data_dir` must hold a {split}/ folder of CSV files. "
-                f"Received: data_dir={data_dir!r}"
-            )
+    # Bad rows (non-UTF-8 bytes, malformed, empty, over-long) are repaired
+    # or skipped into a clean copy, with a report, instead of failing
+    # ExampleGen.
+    data_dir, reports = data.prepare_data_dir(
+        data_dir, os.path.join(os.path.abspath(output_dir), "data_clean")
+    )
+    where["data_reports"] = reports
+    where["pipeline_data_dir"] = data_dir
     os.makedirs(output_dir, exist_ok=True)
     tfx_pipeline = pipeline.create_pipeline(
         pipeline_name=pipeline_name,

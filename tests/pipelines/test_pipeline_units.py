@@ -1,0 +1,415 @@
+"""Unit tests of the pipeline's pieces: data checks, tokenization and the
+Transform preprocessing_fn (run with tf.Transform on Beam, in process),
+configs, BLEU and blessing, Kubeflow V2 compilation."""
+
+import collections
+import functools
+import json
+import math
+import os
+import re
+import unicodedata
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from pipelines import configs
+from pipelines import data
+from pipelines import evaluation
+from pipelines import preprocessing
+
+# ---------------------------------------------------------------- data
+
+
+def test_clean_pairs_counts_and_repairs_bad_rows():
+    rows = [
+        ("25 November 2026", "2026-11-25"),
+        (b"25 nov\xff 2026", b"2026-11-25"),  # non-UTF-8 -> repaired
+        ("", "2026-11-25"),  # empty side
+        ("", ""),
+        ("only one field",),  # malformed
+        ("a", "b", "c"),  # malformed
+        ("x" * 50, "y"),  # over-long (limit 40 below)
+        ("  spaced\tout \n", "ok"),
+    ]
+    pairs, report = data.clean_pairs(rows, max_line_chars=40)
+    assert pairs == [
+        ("25 November 2026", "2026-11-25"),
+        ("25 nov\ufffd 2026", "2026-11-25"),
+        ("spaced out", "ok"),
+    ]
+    assert report.repaired_non_utf8 == 1
+    assert report.skipped_empty == 2
+    assert report.skipped_malformed == 2
+    assert report.skipped_too_long == 1
+    summary = report.summary()
+    assert "2 malformed rows skipped" in summary
+    assert "1 over-long lines skipped" in summary
+
+
+def test_csv_round_trip_with_quotes_and_commas(tmp_path):
+    pairs = [('say "hi", now', "sag 'hallo', jetzt"), ("a,b", "ü ß")]
+    path = str(tmp_path / "d.csv")
+    data.write_csv(pairs, path)
+    with open(path, encoding="utf-8") as f:
+        assert f.readline() == "source,target\n"
+    assert data.read_csv(path) == pairs
+
+
+def test_write_splits_rejects_a_split_without_valid_rows(tmp_path):
+    with pytest.raises(ValueError, match="no valid"):
+        data.write_splits({"train": [("", "")]}, str(tmp_path))
+
+
+def test_read_parallel_line_count_mismatch(tmp_path):
+    (tmp_path / "a.txt").write_text("1\n2\n")
+    (tmp_path / "b.txt").write_text("1\n")
+    with pytest.raises(ValueError, match="same number of lines"):
+        data.read_parallel(str(tmp_path / "a.txt"), str(tmp_path / "b.txt"))
+
+
+def test_write_multi30k_reads_the_raw_files(tmp_path, multi30k_dir):
+    reports = data.write_multi30k(
+        str(tmp_path), multi30k_dir, max_train=300, seed=1
+    )
+    assert reports["train"].written == 300
+    assert reports["eval"].written == 1014
+    val = data.read_csv(str(tmp_path / "eval" / "data.csv"))
+    import gzip
+
+    with gzip.open(os.path.join(multi30k_dir, "val.en.gz"), "rt") as f:
+        first_en = f.readline().strip()
+    assert val[0][0] == " ".join(first_en.split())
+
+
+def test_write_multi30k_missing_files(tmp_path):
+    with pytest.raises(ValueError, match="Received: multi30k_dir="):
+        data.write_multi30k(str(tmp_path), str(tmp_path / "nope"))
+
+
+# ---------------------------------------------------------- tokenization
+
+
+def python_tokens(text, tokenization, lowercase=True):
+    """Reference tokenizer written from the documented rules."""
+    text = unicodedata.normalize("NFKC", text)
+    if lowercase:
+        text = text.casefold()
+    text = " ".join(text.split())
+    if tokenization == "char":
+        return list(text)
+    text = "".join(
+        f" {c} "
+        if not (unicodedata.category(c)[0] in "LN" or c.isspace())
+        else c
+        for c in text
+    )
+    return text.split()
+
+
+@pytest.mark.parametrize("tokenization", ["word", "char"])
+def test_tokenize_matches_python_reference(tokenization):
+    texts = [
+        "Ein Mann läuft, schnell!",
+        "ＡＢＣ  straße\tÉté",  # full-width letters (NFKC), tabs
+        "Tuesday, 13 December 1994",
+        "",
+    ]
+    got = preprocessing.tokenize(tf.constant(texts), tokenization).to_list()
+    got = [[t.decode("utf-8") for t in row] for row in got]
+    assert got == [python_tokens(t, tokenization) for t in texts]
+
+
+def test_invalid_utf8_is_replaced_not_fatal():
+    got = preprocessing.clean_text(tf.constant([b"ab\xffc"])).numpy()[0]
+    assert got.decode("utf-8") == "ab\ufffdc"
+
+
+def test_as_text_vector_layouts():
+    sparse = tf.SparseTensor([[0, 0], [2, 0]], [b"a", b"c"], [3, 1])
+    dense = tf.constant([[b"a"], [b"b"]])
+    ragged = tf.ragged.constant([[b"a"], [], [b"c"]])
+    assert preprocessing.as_text_vector(sparse).numpy().tolist() == [
+        b"a",
+        b"",
+        b"c",
+    ]
+    assert preprocessing.as_text_vector(dense).numpy().tolist() == [b"a", b"b"]
+    assert preprocessing.as_text_vector(ragged).numpy().tolist() == [
+        b"a",
+        b"",
+        b"c",
+    ]
+
+
+def test_preprocessing_fn_with_tf_transform(tmp_path):
+    """Vocabulary ids, reserved ids, BOS/EOS and truncation, checked
+    against counts and ids computed here in Python."""
+    import sys
+
+    sys.path.insert(
+        0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving")
+    )
+    import serving_fixtures
+
+    config = configs.DatasetConfig(
+        name="t",
+        tokenization="word",
+        max_source_length=4,
+        max_target_length=4,
+        vocabulary_size=50,
+        frequency_threshold=2,
+        bleu_tokenize="13a",
+    )
+    pairs = [
+        ("a man runs .", "ein mann läuft ."),
+        ("a man walks", "ein mann geht"),
+        ("a dog runs far away now", "ein hund läuft weit weg jetzt"),
+        ("", "leer"),  # empty source row
+        ("a\udcff", "ein"),  # lone surrogate -> replaced on encode
+    ]
+    pairs[-1] = ("a" + "\ufffd", "ein")
+    tft_output, transformed = serving_fixtures.run_transform(
+        pairs, config, str(tmp_path)
+    )
+
+    def vocabulary(sentences):
+        counts = collections.Counter(
+            t for s in sentences for t in python_tokens(s, "word")
+        )
+        kept = [(c, t) for t, c in counts.items() if c >= 2]
+        # tft orders by count, then by token descending on ties.
+        kept.sort(key=lambda ct: (-ct[0], tuple(-b for b in ct[1].encode())))
+        return {t: i + 4 for i, (_, t) in enumerate(kept)}
+
+    source_vocab = vocabulary([s for s, _ in pairs])
+    target_vocab = vocabulary([t for _, t in pairs])
+    assert [
+        t.decode() for t in tft_output.vocabulary_by_name("source_vocab")
+    ] == list(source_vocab)
+
+    def ids(sentence, vocab):
+        return [vocab.get(t, 1) for t in python_tokens(sentence, "word")]
+
+    for (source, target), row in zip(pairs, transformed):
+        src = ids(source, source_vocab)[:4]
+        np.testing.assert_array_equal(
+            row["source_ids"], src + [0] * (4 - len(src))
+        )
+        body = ids(target, target_vocab)[:3]
+        np.testing.assert_array_equal(
+            row["target_in"], [2] + body + [0] * (3 - len(body))
+        )
+        np.testing.assert_array_equal(
+            row["target_out"], body + [3] + [0] * (3 - len(body))
+        )
+        assert row["source_length"] == len(python_tokens(source, "word"))
+
+
+# --------------------------------------------------------------- configs
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"tokenization": "bpe"}, "Received: tokenization='bpe'"),
+        ({"max_source_length": 0}, "Received: max_source_length=0"),
+        ({"max_target_length": 1}, "Received: max_target_length=1"),
+        ({"bleu_threshold": 101}, "Received: bleu_threshold=101"),
+    ],
+)
+def test_dataset_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        configs.DatasetConfig(**kwargs)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"architecture": "cnn"}, "Received: architecture='cnn'"),
+        ({"epochs": 0}, "Received: epochs=0"),
+        ({"mixed_precision": "yes"}, "Received: mixed_precision='yes'"),
+        ({"learning_rate": 0.0}, "Received: learning_rate=0.0"),
+    ],
+)
+def test_model_config_errors(kwargs, match):
+    with pytest.raises(ValueError, match=re.escape(match)):
+        configs.ModelConfig(**kwargs)
+
+
+def test_presets_are_json_serializable():
+    for name in configs.PRESETS:
+        dataset_config, model_config = configs.preset(name)
+        json.dumps(dataset_config.to_dict())
+        json.dumps(model_config.to_dict())
+    with pytest.raises(ValueError, match="Received: dataset='wmt'"):
+        configs.preset("wmt")
+
+
+# ---------------------------------------------------- BLEU and blessing
+
+
+def reference_bleu(hypotheses, references):
+    """Corpus BLEU (Papineni et al. 2002) on whitespace tokens, written from
+    the formula: BP * exp(mean_n log p_n), n = 1..4."""
+    matches = [0] * 4
+    totals = [0] * 4
+    hyp_len = ref_len = 0
+    for h, r in zip(hypotheses, references):
+        h, r = h.split(), r.split()
+        hyp_len += len(h)
+        ref_len += len(r)
+        for n in range(1, 5):
+            hc = collections.Counter(
+                tuple(h[i : i + n]) for i in range(len(h) - n + 1)
+            )
+            rc = collections.Counter(
+                tuple(r[i : i + n]) for i in range(len(r) - n + 1)
+            )
+            matches[n - 1] += sum(min(c, rc[g]) for g, c in hc.items())
+            totals[n - 1] += max(len(h) - n + 1, 0)
+    log_p = sum(math.log(m / t) for m, t in zip(matches, totals)) / 4
+    bp = 1.0 if hyp_len > ref_len else math.exp(1 - ref_len / hyp_len)
+    return 100 * bp * math.exp(log_p)
+
+
+def test_corpus_bleu_matches_the_formula():
+    hyps = [
+        "the cat sat on the mat today",
+        "a man is riding a red bicycle",
+        "two dogs play in the snow together",
+    ]
+    refs = [
+        "the cat sat on the mat",
+        "a man rides a red bicycle",
+        "two dogs are playing in the snow together",
+    ]
+    got = evaluation.corpus_bleu(hyps, refs, tokenize="none")
+    assert got == pytest.approx(reference_bleu(hyps, refs), rel=1e-9)
+
+
+def test_corpus_bleu_errors():
+    with pytest.raises(ValueError, match="len\\(hypotheses\\)=1"):
+        evaluation.corpus_bleu(["a"], [])
+    with pytest.raises(ValueError, match="Received: hypotheses=\\[\\]"):
+        evaluation.corpus_bleu([], [])
+
+
+@pytest.mark.parametrize(
+    "bleu, threshold, baseline, blessed",
+    [
+        (30.0, 20.0, None, True),
+        (10.0, 20.0, None, False),
+        (30.0, 20.0, 30.0, True),  # not below the last blessed model
+        (29.9, 20.0, 30.0, False),
+        (35.0, 20.0, 30.0, True),
+        (15.0, 20.0, 10.0, False),  # threshold still applies
+    ],
+)
+def test_decide_blessing(bleu, threshold, baseline, blessed):
+    assert evaluation.decide_blessing(bleu, threshold, baseline)[0] is blessed
+
+
+def test_bleu_evaluator_rejects_unknown_tokenizer():
+    from tfx import v1 as tfx
+
+    with pytest.raises(ValueError, match="Received: bleu_tokenize='spaces'"):
+        evaluation.BleuEvaluator(
+            examples=tfx.dsl.Channel(
+                type=tfx.types.standard_artifacts.Examples
+            ),
+            model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
+            bleu_tokenize="spaces",
+        )
+
+
+# ------------------------------------------------------- orchestration
+
+
+def test_kubeflow_v2_compiles_offline(tmp_path):
+    from pipelines import kubeflow_v2_runner
+
+    path = kubeflow_v2_runner.compile_pipeline(
+        output_file=str(tmp_path / "spec" / "keras_seq.json"),
+        pipeline_root="gs://bucket/root",
+        data_dir="gs://bucket/data",
+        serving_model_dir="gs://bucket/serving/translator",
+        image="gcr.io/project/keras-seq:1",
+    )
+    with open(path) as f:
+        spec = json.load(f)["pipelineSpec"]
+    tasks = spec["root"]["dag"]["tasks"]
+    for name in (
+        "CsvExampleGen",
+        "StatisticsGen",
+        "SchemaGen",
+        "ExampleValidator",
+        "Transform",
+        "Trainer",
+        "BleuEvaluator",
+        "Pusher",
+    ):
+        assert name in tasks
+    executors = spec["deploymentSpec"]["executors"]
+    assert (
+        executors["Trainer_executor"]["container"]["image"]
+        == "gcr.io/project/keras-seq:1"
+    )
+    # The evaluator depends on the Trainer's model.
+    assert "Trainer" in tasks["BleuEvaluator"]["dependentTasks"]
+    text = json.dumps(spec)
+    assert "pipelines.trainer.run_fn" in text
+    assert "pipelines.evaluation.BleuEvaluatorExecutor" in text
+
+
+def test_create_pipeline_wires_every_component(tmp_path):
+    from pipelines import pipeline
+
+    p = pipeline.create_pipeline(
+        "t",
+        str(tmp_path / "root"),
+        str(tmp_path / "data"),
+        str(tmp_path / "serving" / "m"),
+        beam_pipeline_args=["--runner=FlinkRunner"],
+        enable_cache=False,
+    )
+    assert sorted(c.id for c in p.components) == sorted(pipeline.COMPONENT_IDS)
+    assert p.beam_pipeline_args == ["--runner=FlinkRunner"]
+    assert p.enable_cache is False
+
+
+def test_local_runner_needs_the_data_folders(tmp_path):
+    from pipelines import local_runner
+
+    with pytest.raises(ValueError, match="Received: data_dir="):
+        local_runner.run_local(str(tmp_path), data_dir=str(tmp_path / "x"))
+
+
+def test_prepare_data_dir_cleans_bad_csv_files(tmp_path):
+    raw = tmp_path / "raw"
+    data.write_csv([("a b", "x y")] * 3, str(raw / "train" / "data.csv"))
+    data.write_csv([("c", "z")], str(raw / "eval" / "data.csv"))
+    # Untouched when clean.
+    used, reports = data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
+    assert used == str(raw) and reports["train"].written == 3
+    with open(raw / "train" / "data.csv", "ab") as f:
+        f.write(b'"",x\n')
+        f.write(b"bad \xff bytes,y\n")
+        f.write(b"one field only\n")
+    used, reports = data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
+    assert used == str(tmp_path / "clean")
+    report = reports["train"]
+    assert (report.written, report.skipped_empty) == (4, 1)
+    assert (report.repaired_non_utf8, report.skipped_malformed) == (1, 1)
+    rows = data.read_csv(str(tmp_path / "clean" / "train" / "data.csv"))
+    assert rows[-1] == ("bad \ufffd bytes", "y")
+    (raw / "eval" / "data.csv").write_text("src,tgt\nc,z\n")
+    with pytest.raises(ValueError, match="header"):
+        data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
+
+
+def test_transform_module_is_a_partial_friendly_function():
+    # TFX passes custom_config by keyword; a partial must work too.
+    fn = functools.partial(preprocessing.preprocessing_fn, custom_config={})
+    assert callable(fn)
