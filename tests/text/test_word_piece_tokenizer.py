@@ -117,6 +117,13 @@ def test_bert_matches_independent_greedy_on_real_sentences(
         assert row == [bert_vocab[p] for p in pieces], text
 
 
+def test_no_break_space_is_whitespace(bert_tokenizer):
+    # As in BERT, U+00A0 separates words (Multi30k German has "Nummer\xa028").
+    with_nbsp = bert_tokenizer.tokenize(["nummer\xa028"])[0].numpy()
+    with_space = bert_tokenizer.tokenize(["nummer 28"])[0].numpy()
+    np.testing.assert_array_equal(with_nbsp, with_space)
+
+
 def test_oov_word_maps_to_unk(bert_tokenizer):
     # A character absent from the vocabulary makes its word unknown.
     ids = bert_tokenizer.tokenize(["a \u2603\u2603x b"])[0].numpy().tolist()
@@ -210,6 +217,16 @@ def test_config_round_trip_and_saved_model(learned, tmp_path):
     archive.write_out(path)
     loaded = tf.saved_model.load(path)
     np.testing.assert_array_equal(loaded.encode(texts).numpy(), expected)
+    # The TF1 session loader (what TF Serving uses) runs it too.
+    with tf.compat.v1.Session(graph=tf.Graph()) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            session, ["serve"], path
+        )
+        signature = meta_graph.signature_def["encode"]
+        (input_name,) = [v.name for v in signature.inputs.values()]
+        (output_name,) = [v.name for v in signature.outputs.values()]
+        ids = session.run(output_name, {input_name: texts.numpy()})
+    np.testing.assert_array_equal(ids, expected)
 
 
 def test_vocabulary_file_keeps_ids(learned, tmp_path):
