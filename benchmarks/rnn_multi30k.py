@@ -237,6 +237,8 @@ def train_one(name, data, args):
                     f"{time.time() - wall_start:.0f}s",
                     flush=True,
                 )
+                # The printed loss/accuracy are means since the last print.
+                model.reset_metrics()
             if time.process_time() - cpu_start >= budget:
                 done = True
                 epochs_done = epoch + (i + 1) / len(batches)
