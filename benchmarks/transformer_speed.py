@@ -12,8 +12,9 @@ In one process, on the same synthetic batches:
    model of the same size built from `keras_hub.layers.TransformerEncoder`
    / `TransformerDecoder` (token embedding * sqrt(d) + keras-hub
    `SinePositionEncoding`, post-norm layers, output Dense), both with
-   Adam, masked cross-entropy and `jit_compile` on and off. The two are
-   measured alternately, `--repeats` times, and the median is reported.
+   Adam, masked cross-entropy and `jit_compile` per `--train-jit` (compiled
+   once, then timed). The two are measured alternately, `--repeats`
+   times, and the median is reported.
 2. Greedy decoding of `--decode-length` tokens (EOS forbidden so every
    sentence runs the full length) for a batch of `--decode-batch`
    sentences: with the key/value cache (`decode_step`, one new position
@@ -116,14 +117,17 @@ def synthetic_batch(args, rng):
     return x, target_out.astype("int32")
 
 
-def train_throughput(model, batches, steps, jit):
+def compile_for_training(model, batches, jit):
     model.compile(
         optimizer=keras.optimizers.Adam(1e-4),
         loss=MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
         jit_compile=jit,
     )
     x, y = batches[0]
-    model.train_on_batch(x, y)  # compile
+    model.train_on_batch(x, y)  # trace / compile once
+
+
+def train_throughput(model, batches, steps):
     tokens = 0
     start = time.perf_counter()
     for i in range(steps):
@@ -223,6 +227,12 @@ def main():
     parser.add_argument("--decode-batch", type=int, default=32)
     parser.add_argument("--decode-length", type=int, default=64)
     parser.add_argument("--skip-training", action="store_true")
+    parser.add_argument(
+        "--train-jit",
+        default="0,1",
+        help="jit_compile settings of the training comparison, e.g. '0' "
+        "or '0,1' (XLA compiles take minutes on a loaded CPU).",
+    )
     parser.add_argument("--only-attention", action="store_true")
     args = parser.parse_args()
     print("args:", json.dumps(vars(args)), flush=True)
@@ -239,12 +249,14 @@ def main():
         for name, model in models.items():
             model(batches[0][0])
             print(f"{name}: {model.count_params():,} parameters", flush=True)
-        for jit in (True, False):
+        for jit in [bool(int(j)) for j in args.train_jit.split(",")]:
+            for model in models.values():
+                compile_for_training(model, batches, jit)
             runs = {name: [] for name in models}
             for _ in range(args.repeats):
                 for name, model in models.items():
                     runs[name].append(
-                        train_throughput(model, batches, args.steps, jit)
+                        train_throughput(model, batches, args.steps)
                     )
             for name, values in runs.items():
                 key = f"train_tokens_per_s_{name}_jit{int(jit)}"
