@@ -63,3 +63,28 @@ def test_bad_arguments(tmp_path):
         load_multi30k("val", data_dir=tmp_path, target_language="en")
     with pytest.raises(ValueError, match="split="):
         load_multi30k("../val", data_dir=tmp_path)
+
+
+def test_download_path_uses_the_public_repository(tmp_path, monkeypatch):
+    """Without data_dir the files come from multi30k/dataset (no network
+    here: keras.utils.get_file is replaced by a stub that writes them)."""
+    import keras
+
+    calls = []
+
+    def fake_get_file(fname, origin, cache_dir, cache_subdir):
+        calls.append((fname, origin, cache_dir, cache_subdir))
+        path = tmp_path / fname
+        _write_gz(path, ["Hallo." if fname.endswith(".de.gz") else "Hello."])
+        return str(path)
+
+    monkeypatch.setattr(keras.utils, "get_file", fake_get_file)
+    pairs = load_multi30k("val", cache_dir=str(tmp_path))
+    assert pairs == [("Hello.", "Hallo.")]
+    assert [c[1] for c in calls] == [
+        "https://raw.githubusercontent.com/multi30k/dataset/master/"
+        "data/task1/raw/val.en.gz",
+        "https://raw.githubusercontent.com/multi30k/dataset/master/"
+        "data/task1/raw/val.de.gz",
+    ]
+    assert all(c[2] == str(tmp_path) for c in calls)
