@@ -110,8 +110,8 @@ def beam_search(
     alpha = _validate_penalty(length_penalty, "length_penalty")
     beta = _validate_penalty(coverage_penalty, "coverage_penalty")
     min_length = utils.validate_positive_int(min_length, "min_length", 0)
-    end_id = int(end_id)
-    pad_id = int(pad_id)
+    end_id = utils.validate_positive_int(end_id, "end_id", 0)
+    pad_id = utils.validate_positive_int(pad_id, "pad_id", 0)
     length, row_max = utils.resolve_max_length(
         max_length, output_length=output_length
     )
@@ -133,6 +133,7 @@ def beam_search(
         log_probs = ops.log_softmax(logits, axis=-1)  # (B * k, V)
         log_probs = utils.unflatten_beam_dim(log_probs, k)  # (B, k, V)
         vocab = log_probs.shape[-1]
+        utils.check_token_id(end_id, "end_id", vocab)
         if min_length > 0:
             is_eos = ops.equal(ops.arange(vocab, dtype="int32"), end_id)
             forbid = ops.logical_and(is_eos, step < min_length)

@@ -264,6 +264,15 @@ def check_step_outputs(logits, aux, batch_size_static):
     del batch_size_static
 
 
+def check_token_id(value, name, vocabulary_size):
+    """Checks `end_id` / `pad_id` against the logits' vocabulary size."""
+    if vocabulary_size is not None and value >= vocabulary_size:
+        raise ValueError(
+            f"`{name}` must be smaller than the vocabulary size of the "
+            f"logits ({vocabulary_size}). Received: {name}={value}"
+        )
+
+
 def call_step_fn(step_fn, token_ids, state, step):
     """Calls `step_fn` and normalises its outputs (float32 logits)."""
     outputs = step_fn(token_ids, state, step)

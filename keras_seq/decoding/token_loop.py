@@ -44,8 +44,8 @@ def run_token_loop(
         `scores (batch,)` float32 (sum of the log-probabilities of the
         emitted tokens) and every aux key stacked to `(batch, L, ...)`.
     """
-    end_id = int(end_id)
-    pad_id = int(pad_id)
+    end_id = utils.validate_positive_int(end_id, "end_id", 0)
+    pad_id = utils.validate_positive_int(pad_id, "pad_id", 0)
     min_length = utils.validate_positive_int(min_length, "min_length", 0)
     length, row_max = utils.resolve_max_length(
         max_length, output_length=output_length
@@ -65,6 +65,7 @@ def run_token_loop(
         )
         log_probs = ops.log_softmax(logits, axis=-1)  # (B, V)
         vocab = log_probs.shape[-1]
+        utils.check_token_id(end_id, "end_id", vocab)
         if min_length > 0:
             # Forbid EOS until `min_length` tokens have been produced.
             is_eos = ops.equal(ops.arange(vocab, dtype="int32"), end_id)

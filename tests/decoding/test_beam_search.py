@@ -466,6 +466,9 @@ def test_jit_compile_and_serving_signature_equal_eager():
         ({"beam_width": 0}, "Received: beam_width=0"),
         ({"beam_width": 2.0}, "Received: beam_width=2.0"),
         ({"max_length": 0}, "Received: max_length=0"),
+        ({"end_id": 5}, "Received: end_id=5"),
+        ({"end_id": -1}, "Received: end_id=-1"),
+        ({"pad_id": -1}, "Received: pad_id=-1"),
         ({"length_penalty": -0.5}, "Received: length_penalty=-0.5"),
         ({"coverage_penalty": -1.0}, "Received: coverage_penalty=-1.0"),
         ({"min_length": -2}, "Received: min_length=-2"),
@@ -476,9 +479,7 @@ def test_jit_compile_and_serving_signature_equal_eager():
 )
 def test_bad_arguments(kwargs, match):
     toy = toys.TableToy(batch=2, vocab=5, steps=4)
-    args = {"max_length": 4, "beam_width": 2}
+    args = {"end_id": toys.EOS_ID, "max_length": 4, "beam_width": 2}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        beam_search(
-            toy.step_fn, toy.initial_state(), _start(2), toys.EOS_ID, **args
-        )
+        beam_search(toy.step_fn, toy.initial_state(), _start(2), **args)

@@ -239,6 +239,9 @@ def test_record_aux_false_drops_aux():
     "kwargs, match",
     [
         ({"max_length": 0}, "Received: max_length=0"),
+        ({"end_id": 5}, "Received: end_id=5"),
+        ({"end_id": -1}, "Received: end_id=-1"),
+        ({"pad_id": -1}, "Received: pad_id=-1"),
         ({"max_length": 2.5}, "Received: max_length=2.5"),
         ({"max_length": np.array([3, 0], "int32")}, "max_length="),
         ({"min_length": -1}, "Received: min_length=-1"),
@@ -246,12 +249,10 @@ def test_record_aux_false_drops_aux():
 )
 def test_bad_arguments(kwargs, match):
     toy = toys.TableToy(batch=2, vocab=5, steps=4)
-    args = {"max_length": 4}
+    args = {"end_id": toys.EOS_ID, "max_length": 4}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        greedy_search(
-            toy.step_fn, toy.initial_state(), _start(2), toys.EOS_ID, **args
-        )
+        greedy_search(toy.step_fn, toy.initial_state(), _start(2), **args)
 
 
 def test_symbolic_max_length_needs_output_length():

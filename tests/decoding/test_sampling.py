@@ -241,11 +241,14 @@ def test_seed_generator_draws_fresh_samples():
         ({"top_p": 1.5}, "Received: top_p=1.5"),
         ({"seed": "abc"}, "Received: seed=abc"),
         ({"max_length": 0}, "Received: max_length=0"),
+        ({"end_id": 5}, "Received: end_id=5"),
+        ({"end_id": -1}, "Received: end_id=-1"),
+        ({"pad_id": -1}, "Received: pad_id=-1"),
     ],
 )
 def test_bad_arguments(kwargs, match):
     toy = toys.TableToy(batch=2, vocab=5, steps=4)
-    args = {"max_length": 4}
+    args = {"end_id": toys.EOS_ID, "max_length": 4}
     args.update(kwargs)
     with pytest.raises(ValueError, match=match):
-        sample(toy.step_fn, toy.initial_state(), _start(2), toys.EOS_ID, **args)
+        sample(toy.step_fn, toy.initial_state(), _start(2), **args)
