@@ -13,6 +13,7 @@ import tensorflow as tf
 
 from keras_seq.models.bert.bert_classifier import BertClassifier
 from keras_seq.models.bert.bert_preprocessing import BertInputPacker
+from keras_seq.models.bert.bert_preprocessing import span_texts
 from keras_seq.models.bert.bert_span_predictor import BertSpanPredictor
 from keras_seq.models.bert.span_decoding import best_span
 
@@ -130,13 +131,9 @@ def export_bert_span_predictor(model, tokenizer, path, sequence_length):
             model.paragraph_mask(x),
             model.max_answer_length,
         )
-        positions = tf.range(tf.shape(x["token_ids"])[1])[None, :]
-        inside = (positions >= span["start"][:, None]) & (
-            positions <= span["end"][:, None]
+        span["answers"] = span_texts(
+            tokenizer, x["token_ids"], span["start"], span["end"], span["found"]
         )
-        inside = inside & span["found"][:, None]
-        answer_ids = tf.where(inside, x["token_ids"], tokenizer.pad_id)
-        span["answers"] = tokenizer.detokenize(answer_ids)
         return span
 
     archive = _archive(model, tokenizer)

@@ -15,6 +15,7 @@ from keras_seq.models.bert import BertSpanPredictor
 from keras_seq.models.bert.bert_export import export_bert_classifier
 from keras_seq.models.bert.bert_export import export_bert_span_predictor
 from keras_seq.models.bert.bert_preprocessing import BertInputPacker
+from keras_seq.models.bert.bert_preprocessing import span_texts
 from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer
 
 LENGTH = 24
@@ -149,3 +150,28 @@ def test_export_bad_arguments(tmp_path, tokenizer):
         export_bert_classifier(encoder, tokenizer, str(tmp_path), LENGTH)
     with pytest.raises(ValueError, match="model="):
         export_bert_span_predictor(encoder, tokenizer, str(tmp_path), LENGTH)
+
+
+def test_span_texts_detokenizes_the_span(tokenizer):
+    x = BertInputPacker(LENGTH)(
+        tokenizer.tokenize(["What color is the hat?"] * 3),
+        tokenizer.tokenize(
+            ["A man in an orange hat.", "Supercalifragilistic hats", "No"]
+        ),
+    )
+    ids = x["token_ids"].numpy()
+    # "[CLS] what color is the hat ? [SEP]" is 8 tokens: paragraph at 8.
+    orange = 8 + 4
+    pieces = tokenizer.tokenize(["supercalifragilistic"]).row_lengths()[0]
+    texts = span_texts(
+        tokenizer,
+        ids,
+        start=[orange, 8, 8],
+        end=[orange + 1, 8 + int(pieces) - 1, 8],
+        found=[True, True, False],
+    )
+    assert list(texts.numpy()) == [
+        b"orange hat",
+        b"supercalifragilistic",
+        b"",
+    ]
