@@ -37,8 +37,7 @@ def _np_coverage(toy, row, tokens, beta):
     return beta * np.sum(np.where(toy.source_mask[row], logs, 0.0))
 
 
-@pytest.mark.parametrize("kind", ["table", "rnn"])
-@pytest.mark.parametrize("min_length", [0, 2])
+@pytest.mark.parametrize("kind, min_length", [("table", 0), ("rnn", 2)])
 def test_beam_width_one_is_greedy(kind, min_length):
     if kind == "table":
         toy = toys.TableToy(batch=4, vocab=6, steps=7, seed=1, scale=1.0)
@@ -325,14 +324,12 @@ def test_search_stops_once_no_live_beam_can_win():
     assert out["token_ids"].shape == (2, 20)
 
 
-@pytest.mark.parametrize(
-    "seed, alpha", [(0, 0.0), (1, 0.7), (2, 0.0), (2, 0.7)]
-)
+@pytest.mark.parametrize("seed, alpha", [(1, 0.7), (2, 0.0)])
 def test_matches_numpy_textbook_beam_search(seed, alpha):
     # The NumPy reference runs eq. 4 to max_length with no early stopping,
     # so this also checks that stopping early never changes the result.
     toy = toys.TableToy(batch=3, vocab=7, steps=6, seed=seed, scale=1.5)
-    for width in (1, 2, 4, 8, 16):
+    for width in (2, 4, 16):
         out = _np(
             beam_search(
                 toy.step_fn,
@@ -353,7 +350,7 @@ def test_matches_numpy_textbook_beam_search(seed, alpha):
             np.testing.assert_allclose(out["log_probs"][row], logp, atol=1e-5)
 
 
-@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("seed", [1])
 def test_no_beam_beats_the_exhaustive_beam(seed):
     # Beam search is not monotone in the width in general: in
     # test_matches_numpy_textbook_beam_search (seed 2, row 2) width 4 finds
@@ -363,7 +360,7 @@ def test_no_beam_beats_the_exhaustive_beam(seed):
     # scores higher, and a wider beam is never worse than greedy here.
     toy = _exhaustive_toy("rnn", seed)
     results = {}
-    for width in (1, 2, 3, 6, 12, 24, EXHAUSTIVE_BEAM):
+    for width in (1, 2, 4, 12, EXHAUSTIVE_BEAM):
         results[width] = _np(
             beam_search(
                 toy.step_fn,
