@@ -46,7 +46,7 @@ def add_arguments(parser):
         "--num-train",
         type=int,
         default=None,
-        help="training pairs written (dates: 4000; multi30k: all 29,000)",
+        help="training pairs written (dates: 3000; multi30k: all 29,000)",
     )
     run.add_argument("--architecture", choices=configs.ARCHITECTURES)
     run.add_argument("--epochs", type=int)
@@ -148,7 +148,7 @@ def write_data(args, data_dir):
         print(f"Using the corpus in {data_dir}")
         return None
     if args.dataset == "dates":
-        reports = data.write_dates(data_dir, num_train=args.num_train or 4000)
+        reports = data.write_dates(data_dir, num_train=args.num_train or 3000)
     else:
         reports = data.write_multi30k(
             data_dir, args.multi30k_dir, max_train=args.num_train
