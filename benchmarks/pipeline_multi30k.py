@@ -1,0 +1,89 @@
+"""The TFX pipeline on Multi30k En->De, and its BLEU checked from outside.
+
+Runs `keras-seq pipeline run --dataset multi30k` (Transformer by default),
+then evaluates the Trainer's exported model OUTSIDE the pipeline: the raw
+validation files (`../shared/data/multi30k/val.{en,de}.gz`, not the
+pipeline's tf.Examples), translated in Python through the SavedModel and
+scored with `keras_seq.metrics.corpus_bleu`. The two BLEU scores must be
+equal. Not a CI test (it trains for a long time on CPU).
+
+    nohup nice -n 5 .venv/bin/python benchmarks/pipeline_multi30k.py \\
+        --output-dir outputs/bench_m30k --epochs 10 \\
+        > benchmarks/logs/pipeline_multi30k.log 2>&1 &
+"""
+
+import argparse
+import glob
+import json
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--output-dir", default="outputs/bench_m30k")
+    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument("--num-train", type=int, default=None)
+    parser.add_argument("--architecture", default="transformer")
+    args = parser.parse_args()
+
+    from keras_seq import cli
+    from keras_seq.metrics import corpus_bleu
+    from pipelines import configs
+    from pipelines import data
+    from pipelines import evaluation
+
+    start = time.time()
+    argv = [
+        "pipeline", "run", "--dataset", "multi30k",
+        "--output-dir", args.output_dir,
+        "--epochs", str(args.epochs),
+        "--architecture", args.architecture,
+        "--bleu-threshold", "0",
+        "--no-cache",
+    ]
+    if args.num_train:
+        argv += ["--num-train", str(args.num_train)]
+    cli.main(argv)
+    pipeline_seconds = time.time() - start
+
+    root = os.path.join(args.output_dir, "tfx")
+    metrics_file = max(
+        glob.glob(os.path.join(root, "BleuEvaluator", "evaluation", "*",
+                               "metrics.json")),
+        key=os.path.getmtime,
+    )
+    with open(metrics_file) as f:
+        pipeline_metrics = json.load(f)
+    model_dir = max(
+        glob.glob(os.path.join(root, "Trainer", "model", "*",
+                               "Format-Serving")),
+        key=os.path.getmtime,
+    )
+    pairs = data.read_parallel(
+        os.path.join(data.MULTI30K_DIR, "val.en.gz"),
+        os.path.join(data.MULTI30K_DIR, "val.de.gz"),
+    )
+    sources = [s.decode("utf-8") for s, _ in pairs]
+    references = [" ".join(t.decode("utf-8").split()) for _, t in pairs]
+    hypotheses = evaluation.translate_with_saved_model(model_dir, sources)
+    dataset_config, _ = configs.preset("multi30k")
+    outside = corpus_bleu(
+        hypotheses,
+        references,
+        lowercase=dataset_config.lowercase,
+        tokenize=dataset_config.bleu_tokenize,
+    )
+    print(f"pipeline wall time: {pipeline_seconds:.0f} s")
+    print(f"BLEU in the pipeline (BleuEvaluator): {pipeline_metrics['bleu']:.4f}")
+    print(f"BLEU outside (keras_seq.metrics.corpus_bleu): {outside:.4f}")
+    print(f"equal: {abs(outside - pipeline_metrics['bleu']) < 1e-9}")
+    for s, r, h in list(zip(sources, references, hypotheses))[:5]:
+        print(f"  {s}\n    ref: {r}\n    hyp: {h}")
+
+
+if __name__ == "__main__":
+    main()
