@@ -38,11 +38,18 @@ def main():
 
     start = time.time()
     argv = [
-        "pipeline", "run", "--dataset", "multi30k",
-        "--output-dir", args.output_dir,
-        "--epochs", str(args.epochs),
-        "--architecture", args.architecture,
-        "--bleu-threshold", "0",
+        "pipeline",
+        "run",
+        "--dataset",
+        "multi30k",
+        "--output-dir",
+        args.output_dir,
+        "--epochs",
+        str(args.epochs),
+        "--architecture",
+        args.architecture,
+        "--bleu-threshold",
+        "0",
         "--no-cache",
     ]
     if args.num_train:
@@ -52,15 +59,19 @@ def main():
 
     root = os.path.join(args.output_dir, "tfx")
     metrics_file = max(
-        glob.glob(os.path.join(root, "BleuEvaluator", "evaluation", "*",
-                               "metrics.json")),
+        glob.glob(
+            os.path.join(
+                root, "BleuEvaluator", "evaluation", "*", "metrics.json"
+            )
+        ),
         key=os.path.getmtime,
     )
     with open(metrics_file) as f:
         pipeline_metrics = json.load(f)
     model_dir = max(
-        glob.glob(os.path.join(root, "Trainer", "model", "*",
-                               "Format-Serving")),
+        glob.glob(
+            os.path.join(root, "Trainer", "model", "*", "Format-Serving")
+        ),
         key=os.path.getmtime,
     )
     pairs = data.read_parallel(
@@ -78,7 +89,8 @@ def main():
         tokenize=dataset_config.bleu_tokenize,
     )
     print(f"pipeline wall time: {pipeline_seconds:.0f} s")
-    print(f"BLEU in the pipeline (BleuEvaluator): {pipeline_metrics['bleu']:.4f}")
+    bleu = pipeline_metrics["bleu"]
+    print(f"BLEU in the pipeline (BleuEvaluator): {bleu:.4f}")
     print(f"BLEU outside (keras_seq.metrics.corpus_bleu): {outside:.4f}")
     print(f"equal: {abs(outside - pipeline_metrics['bleu']) < 1e-9}")
     for s, r, h in list(zip(sources, references, hypotheses))[:5]:
