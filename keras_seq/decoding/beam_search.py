@@ -233,8 +233,16 @@ def beam_search(
             out["live_aux"] = step_aux
         if beta > 0:
             out["live_coverage"] = coverage
+        # Reorder the state with the beams. An entry the step function
+        # returned unchanged (e.g. encoder outputs, cross-attention keys and
+        # values, masks) is still the tiled copy, identical for every beam
+        # of a sentence, so gathering it would be a costly no-op.
         out["state"] = keras.tree.map_structure(
-            lambda x: utils.gather_flat_beams(x, origin, k), new_state
+            lambda new, old: (
+                new if new is old else utils.gather_flat_beams(new, origin, k)
+            ),
+            new_state,
+            loop["state"],
         )
         out["prev"] = utils.flatten_beam_dim(new_tokens)
 

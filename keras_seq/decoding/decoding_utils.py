@@ -286,7 +286,15 @@ def call_step_fn(step_fn, token_ids, state, step):
     logits, new_state, aux = outputs
     aux = {} if aux is None else aux
     check_step_outputs(logits, aux, None)
-    new_state = keras.tree.map_structure(
-        lambda new, old: ops.cast(new, old.dtype), new_state, state
-    )
+    new_state = keras.tree.map_structure(_cast_like, new_state, state)
     return ops.cast(logits, "float32"), new_state, aux
+
+
+def _cast_like(new, old):
+    """Casts `new` to `old`'s dtype, returning `new` itself if it has it
+    (so a state entry the step passes through stays the same object)."""
+    if keras.backend.standardize_dtype(
+        new.dtype
+    ) == keras.backend.standardize_dtype(old.dtype):
+        return new
+    return ops.cast(new, old.dtype)
