@@ -186,6 +186,12 @@ def tile_beams(x, beam_width):
 def gather_beams(x, beam_indices):
     """Selects beams of each sentence: `out[b, j] = x[b, beam_indices[b, j]]`.
 
+    Implemented as one row gather on the flattened `(batch * old_beam, ...)`
+    tensor (`ops.take` on axis 0), which copies whole rows; a
+    `take_along_axis` would broadcast the indices to the full shape of `x`
+    and gather element by element, which is many times slower for a
+    key/value cache.
+
     Args:
         x: tensor `(batch, old_beam, ...)`.
         beam_indices: int tensor `(batch, new_beam)`.
@@ -193,21 +199,24 @@ def gather_beams(x, beam_indices):
     Returns:
         Tensor `(batch, new_beam, ...)`.
     """
-    indices = ops.cast(beam_indices, "int32")
-    indices = ops.reshape(
-        indices, tuple(ops.shape(indices)) + (1,) * (len(x.shape) - 2)
-    )
-    indices = ops.broadcast_to(
-        indices, tuple(ops.shape(beam_indices)) + tuple(ops.shape(x)[2:])
-    )
-    return ops.take_along_axis(x, indices, axis=1)
+    old_beam = x.shape[1]
+    new_beam = beam_indices.shape[1]
+    flat = flatten_beam_dim(x)  # (batch * old_beam, ...)
+    rows = _flat_rows(beam_indices, old_beam)  # (batch * new_beam,)
+    return unflatten_beam_dim(ops.take(flat, rows, axis=0), new_beam)
 
 
 def gather_flat_beams(x, beam_indices, beam_width):
     """`gather_beams` for a flattened `(batch * beam, ...)` tensor (state)."""
-    return flatten_beam_dim(
-        gather_beams(unflatten_beam_dim(x, beam_width), beam_indices)
-    )
+    return ops.take(x, _flat_rows(beam_indices, beam_width), axis=0)
+
+
+def _flat_rows(beam_indices, old_beam):
+    """Row `b * old_beam + beam_indices[b, j]` for every `(b, j)`, flat."""
+    indices = ops.cast(beam_indices, "int32")
+    batch = ops.shape(indices)[0]
+    offsets = ops.arange(batch, dtype="int32")[:, None] * old_beam
+    return ops.reshape(indices + offsets, (-1,))
 
 
 def length_penalty(lengths, alpha):
