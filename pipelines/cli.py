@@ -14,9 +14,9 @@ and prints each component as it runs, then where the pushed model is.
 """
 
 import dataclasses
-import logging
 import os
 import sys
+import threading
 import time
 
 from pipelines import configs
@@ -83,37 +83,74 @@ def add_arguments(parser):
     kfp.add_argument("--image", required=True, help="container image")
 
 
-class _Progress(logging.Handler):
-    """Prints TFX's 'Component X is running/finished' log lines."""
+class _Progress(threading.Thread):
+    """Prints each component's state as ML Metadata records it.
 
-    def __init__(self, total, stream=sys.stdout):
-        super().__init__(logging.INFO)
+    Polling the SQLite store (a new connection each time) works whatever
+    the components do to Python logging.
+    """
+
+    def __init__(self, metadata_path, total, stream=sys.stdout):
+        super().__init__(daemon=True)
+        self.metadata_path = metadata_path
         self.total = total
         self.stream = stream
-        self.done = 0
-        self.started = {}
+        self.stop = threading.Event()
+        self.states = {}
+        self.first_id = None
 
-    def emit(self, record):
-        message = record.getMessage()
-        if not message.startswith("Component "):
+    def _executions(self):
+        import ml_metadata as mlmd
+        from ml_metadata.proto import metadata_store_pb2
+
+        if not os.path.exists(self.metadata_path):
+            return []
+        config = metadata_store_pb2.ConnectionConfig()
+        config.sqlite.filename_uri = self.metadata_path
+        config.sqlite.connection_mode = 1  # READONLY
+        store = mlmd.MetadataStore(config)
+        names = {
+            t.id: t.name.rsplit(".", 1)[-1] for t in store.get_execution_types()
+        }
+        state_name = metadata_store_pb2.Execution.State.Name
+        return [
+            (e.id, names[e.type_id], state_name(e.last_known_state), e)
+            for e in sorted(store.get_executions(), key=lambda e: e.id)
+        ]
+
+    def poll(self):
+        try:
+            executions = self._executions()
+        except Exception:  # noqa: BLE001 (store busy or not created yet)
             return
-        name = message.split()[1]
-        now = time.time()
-        if message.endswith("is running."):
-            self.started[name] = now
+        if self.first_id is None:
+            # Executions of earlier runs in the same store are not ours.
+            self.first_id = max((e[0] for e in executions), default=0) + 1
+            return
+        for index, (eid, name, state, e) in enumerate(
+            [x for x in executions if x[0] >= self.first_id], 1
+        ):
+            if self.states.get(eid) == state:
+                continue
+            self.states[eid] = state
+            took = (
+                e.last_update_time_since_epoch - e.create_time_since_epoch
+            ) / 1000
+            detail = "..." if state == "RUNNING" else f"{state} ({took:.0f} s)"
             print(
-                f"[{self.done + 1}/{self.total}] {name} ...",
+                f"[{index}/{self.total}] {name} {detail}",
                 file=self.stream,
                 flush=True,
             )
-        elif message.endswith("is finished."):
-            self.done += 1
-            took = now - self.started.get(name, now)
-            print(
-                f"[{self.done}/{self.total}] {name} done ({took:.0f} s)",
-                file=self.stream,
-                flush=True,
-            )
+
+    def run(self):
+        while not self.stop.wait(1.0):
+            self.poll()
+
+    def finish(self):
+        self.stop.set()
+        self.join(timeout=10)
+        self.poll()
 
 
 def _configs(args):
@@ -167,11 +204,12 @@ def _run(args):
     )
     write_data(args, data_dir)
     dataset_config, model_config = _configs(args)
-    progress = _Progress(total=9)
-    absl_logger = logging.getLogger("absl")
+    progress = _Progress(
+        local_runner.paths(output_dir, args.model_name)["metadata_path"], total=9
+    )
     if not args.quiet:
-        absl_logger.setLevel(logging.INFO)
-        absl_logger.addHandler(progress)
+        progress.poll()  # remembers where this run's executions start
+        progress.start()
     start = time.time()
     try:
         where = local_runner.run_local(
@@ -188,7 +226,8 @@ def _run(args):
             distribution_strategy=args.distribution_strategy,
         )
     finally:
-        absl_logger.removeHandler(progress)
+        if not args.quiet:
+            progress.finish()
     print(f"Pipeline finished in {time.time() - start:.0f} s.")
     for report in where["data_reports"].values():
         if report.problems:

@@ -75,8 +75,8 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
 
     assert run_cli(output_dir, data_dir) == 0
     printed = capsys.readouterr().out
-    assert "Pusher done" in printed, printed
-    assert "Trainer done" in printed, printed
+    assert "] Trainer COMPLETE" in printed, printed
+    assert "] Pusher COMPLETE" in printed, printed
     # The bad rows were reported and repaired or skipped, not fatal.
     assert "Data check: train:" in printed
     assert "1 rows with non-UTF-8 bytes repaired" in printed
