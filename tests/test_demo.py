@@ -35,7 +35,10 @@ def test_bad_arguments(tmp_path):
         demo.train_and_evaluate(_args(tmp_path, "--learning-rate", "-1"))
 
 
+@pytest.mark.slow
 def test_tiny_run_writes_every_artifact(tmp_path):
+    # About 15 s on an idle 2-core machine (data, tokenizers, one epoch,
+    # saving), so it runs with the slow tests.
     args = _args(
         tmp_path,
         "--epochs",
