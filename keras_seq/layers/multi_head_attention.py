@@ -40,7 +40,11 @@ class MultiHeadAttention(keras.layers.Layer):
     otherwise the explicit formula of
     `keras_seq.layers.attention_ops.scaled_dot_product_attention` runs. Both
     give padded keys exactly zero weight and a fully masked query row a zero
-    output.
+    output, and agree to float32 rounding (tested). The fused op is the
+    path that can use flash/cuDNN kernels on accelerators; on the TensorFlow
+    CPU backend it was measured no faster than the explicit formula
+    (benchmarks/RESULTS.md), so `use_fused=False` is a reasonable choice
+    there.
 
     Incremental decoding: pass `cache={"key": (B, max_len, num_heads,
     key_dim), "value": (B, max_len, num_heads, value_dim)}` (preallocated,
