@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+# Registers the masked loss/metrics, so that a model compiled with them and
+# saved to .keras loads after a plain `import keras_seq.models`.
+from keras_seq import metrics as _metrics  # noqa: F401
 from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
 from keras_seq.layers.luong_attention import SCORES
 from keras_seq.layers.luong_attention import LuongAttention
