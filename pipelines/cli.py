@@ -204,9 +204,8 @@ def _run(args):
     )
     write_data(args, data_dir)
     dataset_config, model_config = _configs(args)
-    progress = _Progress(
-        local_runner.paths(output_dir, args.model_name)["metadata_path"], total=9
-    )
+    where = local_runner.paths(output_dir, args.model_name)
+    progress = _Progress(where["metadata_path"], total=9)
     if not args.quiet:
         progress.poll()  # remembers where this run's executions start
         progress.start()
