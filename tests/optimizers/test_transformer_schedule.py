@@ -9,8 +9,7 @@ from keras_seq.optimizers import TransformerSchedule
 
 
 def numpy_rate(step_num, d_model, warmup, scale=1.0):
-    return scale * d_model**-0.5 * min(step_num**-0.5,
-                                       step_num * warmup**-1.5)
+    return scale * d_model**-0.5 * min(step_num**-0.5, step_num * warmup**-1.5)
 
 
 @pytest.mark.parametrize("scale", [1.0, 2.0])
