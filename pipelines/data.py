@@ -226,10 +226,23 @@ def prepare_data_dir(data_dir, clean_dir, max_line_chars=None):
                 f"Split {split!r} has no valid row left after cleaning "
                 f"({reports[split].summary()}). Received: data_dir={data_dir!r}"
             )
-        write_csv(pairs, os.path.join(clean_dir, split, CSV_FILENAME))
+        path = os.path.join(clean_dir, split, CSV_FILENAME)
+        # Rewrite only on change: ExampleGen's input fingerprint includes
+        # file times, and an unchanged corpus must keep the cache valid.
+        tmp = path + ".new"
+        write_csv(pairs, tmp)
+        if os.path.exists(path) and _same_bytes(path, tmp):
+            os.remove(tmp)
+        else:
+            os.replace(tmp, path)
         if reports[split].problems:
             logger.warning("Data check: %s", reports[split].summary())
     return clean_dir, reports
+
+
+def _same_bytes(path_a, path_b):
+    with open(path_a, "rb") as a, open(path_b, "rb") as b:
+        return a.read() == b.read()
 
 
 def read_tsv(path):
