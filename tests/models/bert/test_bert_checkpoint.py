@@ -206,3 +206,40 @@ def test_minilm_vocabulary_and_config(minilm):
     assert minilm.lowercase is True
     assert minilm.config["num_layers"] == 6
     assert minilm.config["hidden_dim"] == 384
+
+
+def test_minilm_text_to_hidden_states_matches_hugging_face(minilm):
+    """keras_seq WordPieceTokenizer + BertInputPacker give the reference
+    token ids (single texts and truncated pairs), and from them the encoder
+    gives the reference hidden states."""
+    from keras_seq.models.bert.bert_preprocessing import BertInputPacker
+    from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer
+
+    reference = np.load(FIXTURE)
+    tokenizer = WordPieceTokenizer.from_bert_vocabulary_file(
+        os.path.join(minilm_dir(), "vocab.txt")
+    )
+    ids = reference["single_token_ids"]
+    single = BertInputPacker(ids.shape[1])(
+        tokenizer.tokenize([str(t) for t in reference["single_texts"]])
+    )
+    np.testing.assert_array_equal(single["token_ids"].numpy(), ids)
+    length = int(reference["pair_max_length"])
+    pair = BertInputPacker(length)(
+        tokenizer.tokenize([str(t) for t in reference["pair_texts_a"]]),
+        tokenizer.tokenize([str(t) for t in reference["pair_texts_b"]]),
+    )
+    np.testing.assert_array_equal(
+        pair["token_ids"].numpy(), reference["pair_token_ids"]
+    )
+    np.testing.assert_array_equal(
+        pair["segment_ids"].numpy(), reference["pair_segment_ids"]
+    )
+    hidden = np.asarray(
+        minilm.encoder({k: v.numpy() for k, v in single.items()})[
+            "sequence_output"
+        ]
+    )
+    mask = reference["single_attention_mask"]
+    expected = reference["single_last_hidden_state"]
+    assert np.abs(hidden[mask] - expected[mask]).max() < 1e-4
