@@ -42,6 +42,7 @@ CURRENT_MODEL_KEY = "current_model"
 BASELINE_MODEL_ID_KEY = "baseline_model_id"
 BLEU_KEY = "bleu"
 METRICS_FILENAME = "metrics.json"
+BLEU_TOLERANCE = 1e-4
 TRANSLATIONS_FILENAME = "translations.tsv"
 
 
@@ -72,7 +73,9 @@ def decide_blessing(bleu, threshold, baseline_bleu=None):
     """
     if bleu < threshold:
         return False, f"BLEU {bleu:.2f} is below the threshold {threshold:.2f}"
-    if baseline_bleu is not None and bleu < baseline_bleu:
+    # ML Metadata returns the stored BLEU with ~7 significant digits, so an
+    # equal score must not count as "below".
+    if baseline_bleu is not None and bleu < baseline_bleu - BLEU_TOLERANCE:
         return False, (
             f"BLEU {bleu:.2f} is below the last blessed model's "
             f"{baseline_bleu:.2f}"
