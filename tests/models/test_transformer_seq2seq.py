@@ -248,12 +248,11 @@ def test_learns_to_copy():
         dropout=0.0,
     )
     x, y = _copy_data(n=512)
+    # A constant rate: the warm-up schedule (tested on its own) peaks at
+    # 2 * 32**-0.5 * 50**-0.5 = 0.05 for hidden_dim 32, which made this tiny
+    # model collapse to repeating one token.
     model.compile(
-        optimizer=keras.optimizers.Adam(
-            TransformerSchedule(32, warmup_steps=50, scale=2.0),
-            beta_2=0.98,
-            epsilon=1e-9,
-        ),
+        optimizer=keras.optimizers.Adam(3e-3),
         loss=MaskedSparseCategoricalCrossentropy(),
         jit_compile=True,
     )
