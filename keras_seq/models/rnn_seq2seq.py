@@ -607,8 +607,8 @@ class RNNSeq2Seq(keras.Model):
 
         Args:
             source_ids: int `(batch_size, source_length)`, padded with 0.
-            strategy: `"greedy"` (`keras_seq.decoding.greedy_search`) or
-                `"beam"` (`keras_seq.decoding.beam_search`).
+            strategy: `"greedy"`, `"beam"` or `"sample"` (see
+                `keras_seq.decoding.search`).
             max_length: int, the most tokens produced per sentence (EOS
                 included); defaults to `max_target_length`.
             **kw: passed to the search function (e.g. `beam_width`).
@@ -619,29 +619,20 @@ class RNNSeq2Seq(keras.Model):
         """
         from keras_seq import decoding
 
-        if strategy not in ("greedy", "beam"):
-            raise ValueError(
-                "`strategy` must be 'greedy' or 'beam'. "
-                f"Received: strategy={strategy!r}"
-            )
         if max_length is None:
             max_length = self.max_target_length
         source_ids = ops.convert_to_tensor(source_ids, "int32")
         self._check_source(source_ids)
         state = self.initial_decoding_state(source_ids)
         start_ids = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
-        if strategy == "greedy":
-            search = decoding.greedy_search
-        else:
-            search = decoding.beam_search
-            # Source padding is left out of the coverage penalty.
-            kw.setdefault("source_mask", state["source_mask"])
-        return search(
+        return decoding.search(
+            strategy,
             self.decode_step,
             state,
             start_ids,
             end_id=EOS_ID,
             max_length=max_length,
+            source_mask=state["source_mask"],
             **kw,
         )
 

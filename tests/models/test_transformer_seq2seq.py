@@ -149,6 +149,9 @@ def _recompute_greedy(model, source, max_length):
 
 
 def test_greedy_generate_matches_recomputed_argmax():
+    # Fixed weights: with unseeded ones a near-tie between two logits can
+    # flip an argmax between the cached and the recomputed path.
+    keras.utils.set_random_seed(1)
     model = _model(dropout=0.0)
     source, _ = _batch(5)
     result = model.generate(source, max_length=8)
@@ -158,6 +161,9 @@ def test_greedy_generate_matches_recomputed_argmax():
 
 
 def test_generate_compiles_with_xla_and_beam_runs():
+    # Fixed weights: with unseeded ones a near-tie between two logits can
+    # flip an argmax between the cached and the recomputed path.
+    keras.utils.set_random_seed(1)
     model = _model(dropout=0.0)
     source, _ = _batch(6)
     eager = _np(model.generate(source, max_length=6)["token_ids"])
@@ -285,5 +291,5 @@ def test_bad_inputs():
         model({"source_ids": source, "target_in": np.ones((1, 3), "int32")})
     with pytest.raises(ValueError, match="Received: max_length=13"):
         model.initial_decoding_state(source[:, :5], max_length=13)
-    with pytest.raises(ValueError, match="strategy='sample'"):
-        model.generate(source[:, :5], strategy="sample")
+    with pytest.raises(ValueError, match="strategy='topk'"):
+        model.generate(source[:, :5], strategy="topk")
