@@ -3,7 +3,8 @@
 Builds the seeded date corpus (`keras_seq.datasets.load_dates`: free-text
 dates -> ISO 8601, test dates never seen in training in any format), word
 tokenizers, trains an `RNNSeq2Seq` (Luong global attention, general score,
-input feeding by default) with a progress bar, then prints a few
+input feeding by default) or, with `--architecture transformer`, a small
+`TransformerSeq2Seq`, with a progress bar, then prints a few
 translations, the exact-match accuracy of greedy decoding on the held-out
 test dates, and saves to `--output-dir`:
 
@@ -15,6 +16,7 @@ test dates, and saves to `--output-dir`:
 Example:
     keras-seq demo --epochs 3 --output-dir outputs/demo
     keras-seq demo --attention none  # fixed-context baseline (Sutskever)
+    keras-seq demo --architecture transformer --epochs 5
 """
 
 import json
@@ -26,6 +28,9 @@ import numpy as np
 from keras import ops
 
 ATTENTION_CHOICES = ("luong", "local", "bahdanau", "none")
+ARCHITECTURE_CHOICES = ("rnn", "transformer")
+# Adam learning rate when --learning-rate is not given.
+DEFAULT_LEARNING_RATES = {"rnn": 3e-3, "transformer": 1e-3}
 
 # Dates typed by hand, printed after training (their days may be in any
 # split; the exact-match figure is computed on the held-out test split).
@@ -50,6 +55,14 @@ def add_arguments(parser):
         "--epochs", type=int, default=3, help="training epochs (default: 3)"
     )
     parser.add_argument(
+        "--architecture",
+        choices=ARCHITECTURE_CHOICES,
+        default="rnn",
+        help="rnn (RNNSeq2Seq with --attention) or transformer "
+        "(TransformerSeq2Seq, --hidden-dim wide, --num-layers encoder and "
+        "decoder layers, --num-heads heads) (default: rnn)",
+    )
+    parser.add_argument(
         "--attention",
         choices=ATTENTION_CHOICES,
         default="luong",
@@ -67,8 +80,26 @@ def add_arguments(parser):
     )
     parser.add_argument("--embedding-dim", type=int, default=64)
     parser.add_argument("--hidden-dim", type=int, default=128)
+    parser.add_argument(
+        "--num-layers",
+        type=int,
+        default=2,
+        help="Transformer layers per stack (default: 2)",
+    )
+    parser.add_argument(
+        "--num-heads",
+        type=int,
+        default=4,
+        help="Transformer attention heads; must divide --hidden-dim "
+        "(default: 4)",
+    )
     parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument(
+        "--learning-rate",
+        type=float,
+        default=None,
+        help="Adam learning rate (default: 3e-3 for rnn, 1e-3 for transformer)",
+    )
     parser.add_argument(
         "--num-train", type=int, default=20000, help="training examples"
     )
@@ -90,6 +121,8 @@ def _check_args(args):
         "epochs",
         "embedding_dim",
         "hidden_dim",
+        "num_layers",
+        "num_heads",
         "batch_size",
         "num_train",
         "num_val",
@@ -101,6 +134,13 @@ def _check_args(args):
                 f"`--{name.replace('_', '-')}` must be >= 1. "
                 f"Received: {name}={value}"
             )
+    if args.architecture == "transformer" and args.hidden_dim % args.num_heads:
+        raise ValueError(
+            "`--num-heads` must divide `--hidden-dim`. Received: "
+            f"hidden_dim={args.hidden_dim}, num_heads={args.num_heads}"
+        )
+    if args.learning_rate is None:
+        args.learning_rate = DEFAULT_LEARNING_RATES[args.architecture]
     if not args.learning_rate > 0:
         raise ValueError(
             "`--learning-rate` must be > 0. "
@@ -176,6 +216,7 @@ def train_and_evaluate(args):
     from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
     from keras_seq.metrics import exact_match
     from keras_seq.models import RNNSeq2Seq
+    from keras_seq.models import TransformerSeq2Seq
     from keras_seq.plotting import plot_alignment
     from keras_seq.text import WordTokenizer
 
@@ -222,19 +263,33 @@ def train_and_evaluate(args):
     )
 
     attention = None if args.attention == "none" else args.attention
-    model = RNNSeq2Seq(
-        source_vocabulary_size=source_tokenizer.vocabulary_size,
-        target_vocabulary_size=target_tokenizer.vocabulary_size,
-        embedding_dim=args.embedding_dim,
-        hidden_dim=args.hidden_dim,
-        cell=args.cell,
-        attention=attention,
-        score=args.score,
-        local_mode="local-p",
-        input_feeding=True,
-        max_source_length=source_length,
-        max_target_length=target_length,
-    )
+    if args.architecture == "transformer":
+        attention = "multi-head"
+        model = TransformerSeq2Seq(
+            source_vocabulary_size=source_tokenizer.vocabulary_size,
+            target_vocabulary_size=target_tokenizer.vocabulary_size,
+            hidden_dim=args.hidden_dim,
+            num_layers=args.num_layers,
+            num_heads=args.num_heads,
+            intermediate_dim=2 * args.hidden_dim,
+            dropout=0.1,
+            max_source_length=source_length,
+            max_target_length=target_length,
+        )
+    else:
+        model = RNNSeq2Seq(
+            source_vocabulary_size=source_tokenizer.vocabulary_size,
+            target_vocabulary_size=target_tokenizer.vocabulary_size,
+            embedding_dim=args.embedding_dim,
+            hidden_dim=args.hidden_dim,
+            cell=args.cell,
+            attention=attention,
+            score=args.score,
+            local_mode="local-p",
+            input_feeding=True,
+            max_source_length=source_length,
+            max_target_length=target_length,
+        )
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate),
         loss=MaskedSparseCategoricalCrossentropy(),
@@ -297,6 +352,9 @@ def train_and_evaluate(args):
             target_tokenizer,
             EXAMPLES[0],
             heatmap_path,
+            "cross-attention of the last decoder layer, mean over heads"
+            if args.architecture == "transformer"
+            else "alignment a_t(s)",
         )
         print(f"Attention heatmap of {EXAMPLES[0]!r}: {heatmap_path}")
     else:
@@ -310,7 +368,8 @@ def train_and_evaluate(args):
         os.path.join(args.output_dir, "target_vocabulary.txt")
     )
     results = {
-        "attention": args.attention,
+        "architecture": args.architecture,
+        "attention": attention or "none",
         "score": args.score,
         "cell": args.cell,
         "epochs": args.epochs,
@@ -344,6 +403,7 @@ def _plot_example(
     target_tokenizer,
     text,
     path,
+    what,
 ):
     """Heatmap of example `index`, cropped to its real tokens."""
     source_ids = [i for i in outputs["source_ids"][index] if i != 0]
@@ -355,7 +415,7 @@ def _plot_example(
         [source_tokenizer.id_to_token(i) for i in source_ids],
         [target_tokenizer.id_to_token(i) for i in target_ids],
         path,
-        title=f"{text!r}: alignment a_t(s)",
+        title=f"{text!r}: {what}",
     )
 
 

@@ -11,6 +11,7 @@ import pytest
 from keras_seq import demo
 from keras_seq.cli import main
 from keras_seq.models import RNNSeq2Seq
+from keras_seq.models import TransformerSeq2Seq
 
 
 def _args(tmp_path, *argv):
@@ -33,6 +34,19 @@ def test_bad_arguments(tmp_path):
         demo.train_and_evaluate(_args(tmp_path, "--epochs", "0"))
     with pytest.raises(ValueError, match="Received: learning_rate=-1.0"):
         demo.train_and_evaluate(_args(tmp_path, "--learning-rate", "-1"))
+    with pytest.raises(ValueError, match="hidden_dim=30, num_heads=4"):
+        demo.train_and_evaluate(
+            _args(
+                tmp_path, "--architecture", "transformer", "--hidden-dim", "30"
+            )
+        )
+
+
+def test_learning_rate_default_depends_on_architecture(tmp_path):
+    for architecture, rate in (("rnn", 3e-3), ("transformer", 1e-3)):
+        args = _args(tmp_path, "--architecture", architecture)
+        demo._check_args(args)
+        assert args.learning_rate == rate
 
 
 @pytest.mark.slow
@@ -76,6 +90,40 @@ def test_tiny_run_writes_every_artifact(tmp_path):
     assert vocabulary[:4] == ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
     out = model.generate(np.array([[5, 6, 7, 0]], "int32"))
     assert out["alignment"].shape[-1] == 4
+
+
+@pytest.mark.slow
+def test_tiny_transformer_run(tmp_path):
+    args = _args(
+        tmp_path,
+        "--architecture",
+        "transformer",
+        "--epochs",
+        "1",
+        "--num-train",
+        "256",
+        "--num-val",
+        "32",
+        "--num-test",
+        "32",
+        "--hidden-dim",
+        "16",
+        "--num-layers",
+        "1",
+        "--num-heads",
+        "2",
+    )
+    results = demo.train_and_evaluate(args)
+    assert results["architecture"] == "transformer"
+    assert os.path.getsize(os.path.join(tmp_path, "alignment.png")) > 0
+    model = keras.saving.load_model(os.path.join(tmp_path, "model.keras"))
+    assert isinstance(model, TransformerSeq2Seq)
+    assert model.num_layers == 1 and model.hidden_dim == 16
+    out = model.generate(np.array([[5, 6, 7, 0]], "int32"))
+    weights = keras.ops.convert_to_numpy(out["alignment"])[0]
+    # Cross-attention rows are distributions over the 3 real source tokens.
+    np.testing.assert_allclose(weights[:, :3].sum(axis=-1), 1.0, atol=1e-5)
+    np.testing.assert_array_equal(weights[:, 3], 0.0)
 
 
 @pytest.mark.slow
