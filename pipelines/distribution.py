@@ -8,7 +8,11 @@ Decision table (`choose_strategy_name`):
 
 Mixed precision (`mixed_float16`) only pays off on GPUs with tensor cores,
 and float16 on CPU is slow and less accurate, so "auto" enables it on GPU
-only. XLA (`jit_compile`) is an explicit option of the model config.
+only. XLA (`jit_compile`) is an explicit option of the model config; it
+works with one device and with MirroredStrategy over GPUs, but not with
+MirroredStrategy over logical CPU devices (XLA then reads variables placed
+on another CPU device, a known XLA limitation), which
+`check_jit_compile` rejects with a clear error.
 """
 
 import os
@@ -91,3 +95,26 @@ def configure_mixed_precision(mode="auto"):
     policy = "mixed_float16" if use else "float32"
     keras.config.set_dtype_policy(policy)
     return policy
+
+
+def check_jit_compile(strategy, jit_compile):
+    """Raises if XLA cannot compile the training step under `strategy`.
+
+    XLA compiles a replica's step for one device; with `MirroredStrategy`
+    over several logical CPU devices the replicas' variables live on other
+    CPU devices, which XLA's CPU backend cannot read
+    ("Trying to access resource ... located in device CPU:1 from device
+    CPU:0", https://www.tensorflow.org/xla/known_issues). GPUs and TPUs
+    are fine.
+    """
+    if not jit_compile or strategy.num_replicas_in_sync < 2:
+        return
+    devices = list(strategy.extended.worker_devices)
+    if any("CPU" in d.upper() for d in devices):
+        raise ValueError(
+            "XLA (`jit_compile=True`) is not supported with a multi-replica "
+            "strategy over CPU devices (XLA cannot read variables placed on "
+            "another CPU device). Use `distribution_strategy='one_device'` "
+            "or turn XLA off. Received: jit_compile=True, "
+            f"devices={devices}"
+        )

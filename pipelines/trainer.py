@@ -144,6 +144,7 @@ def train_and_export(
         `(model, history dict)`.
     """
     strategy = distribution.select_strategy(distribution_strategy)
+    distribution.check_jit_compile(strategy, model_config.jit_compile)
     policy = distribution.configure_mixed_precision(
         model_config.mixed_precision
     )

@@ -7,6 +7,7 @@ from keras_seq.layers.luong_attention import additive_score
 from keras_seq.layers.luong_attention import check_floating
 from keras_seq.layers.luong_attention import check_query_values_ranks
 from keras_seq.layers.luong_attention import masked_softmax
+from keras_seq.layers.luong_attention import project
 from keras_seq.layers.luong_attention import standardize_mask
 
 
@@ -115,13 +116,13 @@ class BahdanauAttention(keras.layers.Layer):
                 "layer once (or build it) first. Received: "
                 f"values.shape={tuple(values.shape)}"
             )
-        return self.value_dense(values)
+        return project(values, self.value_dense)
 
     def _score(self, query, values, keys=None):
         """Additive scores `(B, T, S)` for queries `(B, T, query_dim)`."""
         if keys is None:
-            keys = self.value_dense(values)  # (B, S, units)
-        query_part = self.query_dense(query)  # (B, T, units)
+            keys = project(values, self.value_dense)  # (B, S, units)
+        query_part = project(query, self.query_dense)  # (B, T, units)
         # v^T tanh(W_1 q_t + W_2 h_s), (B, T, S).
         return additive_score(query_part, keys, self.score_dense.kernel)
 

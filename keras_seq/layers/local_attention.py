@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.luong_attention import masked_softmax
+from keras_seq.layers.luong_attention import project
 
 MODES = ("local-m", "local-p")
 
@@ -166,8 +167,8 @@ class LocalAttention(LuongAttention):
         else:
             lengths = ops.sum(ops.cast(mask, "float32"), axis=-1)  # (B,)
         # Luong eq. 9: p_t = S * sigmoid(v_p^T tanh(W_p h_t)).
-        hidden = ops.tanh(self.position_dense(query))  # (B, T, units)
-        logits = ops.squeeze(self.position_score_dense(hidden), -1)
+        hidden = ops.tanh(project(query, self.position_dense))  # (B, T, units)
+        logits = ops.squeeze(project(hidden, self.position_score_dense), -1)
         return lengths[:, None] * ops.sigmoid(ops.cast(logits, "float32"))
 
     def _local_weights(self, scores, positions, mask):

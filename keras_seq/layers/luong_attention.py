@@ -42,6 +42,18 @@ def masked_softmax(scores, mask=None):
     return ops.cast(exp / total, dtype)
 
 
+def project(inputs, dense):
+    """`inputs @ kernel` of a bias-free `Dense` sublayer, as one einsum.
+
+    Used instead of calling the `Dense` on 3-D inputs inside the decoder's
+    loop: the TF backend computes that with `tensordot`, whose gradient
+    has a run-time transpose permutation that XLA cannot compile inside a
+    `while` loop (training with `jit_compile=True` would fail).
+    """
+    kernel = ops.cast(dense.kernel, inputs.dtype)
+    return ops.einsum("...i,io->...o", inputs, kernel)
+
+
 def additive_score(query_part, value_part, score_kernel):
     """`v^T tanh(query_part_t + value_part_s)` for every (t, s) pair.
 
@@ -280,11 +292,16 @@ class LuongAttention(keras.layers.Layer):
         if self.score == "dot":
             return ops.einsum("btd,bsd->bts", query, values)
         if self.score == "general":
-            keys = self.general_dense(values)  # (B, S, query_dim)
-            return ops.einsum("btd,bsd->bts", query, keys)
+            # q_t^T W_a h_s = (W_a^T q_t)^T h_s: projecting the T queries is
+            # cheaper than projecting the S values when decoding step by
+            # step (T = 1). `general_dense` maps values to queries, so its
+            # kernel is applied transposed.
+            kernel = ops.cast(self.general_dense.kernel, query.dtype)
+            projected = ops.einsum("btq,vq->btv", query, kernel)
+            return ops.einsum("btv,bsv->bts", projected, values)
         # concat: v_a^T tanh(W_q q_t + W_h h_s).
-        query_part = self.query_dense(query)  # (B, T, units)
-        value_part = self.value_dense(values)  # (B, S, units)
+        query_part = project(query, self.query_dense)  # (B, T, units)
+        value_part = project(values, self.value_dense)  # (B, S, units)
         return additive_score(query_part, value_part, self.score_dense.kernel)
 
     def _weights(self, scores, query, values, mask, **kwargs):

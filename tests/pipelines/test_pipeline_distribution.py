@@ -66,7 +66,7 @@ SCRIPT = textwrap.dedent(
     model_config = configs.ModelConfig(
         architecture="rnn",
         model_kwargs={"embedding_dim": 8, "hidden_dim": 8},
-        learning_rate=0.5, batch_size=8, jit_compile=sys.argv[1] == "xla")
+        learning_rate=0.5, batch_size=8)
     dataset_config = configs.DatasetConfig(
         max_source_length=6, max_target_length=5)
     rng = np.random.default_rng(0)
@@ -75,14 +75,14 @@ SCRIPT = textwrap.dedent(
          "target_in": rng.integers(4, 15, (8, 5)).astype("int32")}
     y = rng.integers(4, 15, (8, 5)).astype("int32")
 
-    def one_step(strategy):
+    def one_step(strategy, jit_compile=False):
         keras.utils.set_random_seed(0)
         with strategy.scope():
             model = trainer.build_model(model_config, dataset_config, 20, 15)
             model.compile(
                 optimizer=keras.optimizers.SGD(0.5),
                 loss=trainer.compile_model(model, model_config).loss,
-                jit_compile=model_config.jit_compile)
+                jit_compile=jit_compile)
             model(x)  # build, so the initial weights can be compared
         before = [np.array(w) for w in model.get_weights()]
         ds = tf.data.Dataset.from_tensor_slices((x, y)).batch(8)
@@ -91,9 +91,21 @@ SCRIPT = textwrap.dedent(
         return before, after, strategy.num_replicas_in_sync
 
     mirrored = distribution.select_strategy("mirrored")
-    b1, a1, n1 = one_step(mirrored)
-    b2, a2, n2 = one_step(tf.distribute.OneDeviceStrategy("/cpu:0"))
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    if sys.argv[1] == "xla":
+        # XLA-compiled step on one device against the graph step.
+        b1, a1, n1 = one_step(one, jit_compile=True)
+        try:
+            distribution.check_jit_compile(mirrored, True)
+            error = ""
+        except ValueError as e:
+            error = str(e)
+    else:
+        b1, a1, n1 = one_step(mirrored)
+        error = ""
+    b2, a2, n2 = one_step(one)
     print(json.dumps({
+        "error": error,
         "replicas": [n1, n2],
         "devices": list(mirrored.extended.worker_devices),
         "same_init": all(np.allclose(p, q) for p, q in zip(b1, b2)),
@@ -104,12 +116,9 @@ SCRIPT = textwrap.dedent(
 )
 
 
-@pytest.mark.slow
-def test_mirrored_two_cpu_replicas_equal_single_device():
-    """One SGD step on 2 replicas (4 examples each, gradients all-reduced)
-    gives the same weights as one device on the whole batch of 8."""
+def _run_script(mode):
     result = subprocess.run(
-        [sys.executable, "-c", SCRIPT, "graph"],
+        [sys.executable, "-c", SCRIPT, mode],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -117,9 +126,36 @@ def test_mirrored_two_cpu_replicas_equal_single_device():
         env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    out = json.loads(result.stdout.strip().splitlines()[-1])
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.slow
+def test_mirrored_two_cpu_replicas_equal_single_device():
+    """One SGD step on 2 replicas (4 examples each, gradients all-reduced)
+    gives the same weights as one device on the whole batch of 8."""
+    out = _run_script("graph")
     assert out["replicas"] == [2, 1]
     assert len(out["devices"]) == 2
     assert out["same_init"]
     assert out["max_update"] > 1e-3  # the step really changed the weights
     assert out["max_diff"] < 1e-5, out
+
+
+@pytest.mark.slow
+def test_xla_training_step_equals_graph_step():
+    """`jit_compile=True` (XLA) gives the same SGD step as the TF graph on
+    one device; XLA with two CPU replicas is refused with a clear error."""
+    out = _run_script("xla")
+    assert out["replicas"] == [1, 1]
+    assert out["same_init"]
+    assert out["max_update"] > 1e-3
+    assert out["max_diff"] < 1e-5, out
+    assert "jit_compile=True" in out["error"] and "CPU:1" in out["error"]
+
+
+def test_check_jit_compile_allows_one_device():
+    import tensorflow as tf
+
+    one = tf.distribute.OneDeviceStrategy("/cpu:0")
+    distribution.check_jit_compile(one, True)
+    distribution.check_jit_compile(one, False)
