@@ -77,22 +77,48 @@ def as_batches(transformed):
     return inputs, stack(configs.TARGET_OUT_KEY)
 
 
-def build_translator(output_dir, num_train=800, epochs=2, beam_width=3):
-    """Trains and exports; returns a dict describing the export."""
+def build_translator(
+    output_dir, num_train=800, epochs=2, beam_width=3, dataset="dates"
+):
+    """Trains and exports; returns a dict describing the export.
+
+    `dataset="dates"`: a small RNN attention model on the date corpus
+    (character tokenization). `dataset="multi30k"`: a tiny Transformer on
+    the first `num_train` Multi30k pairs (word tokenization), so the word
+    path of the serving graph is exported and checked too.
+    """
     import keras
 
-    from keras_seq.datasets import load_dates
+    dataset_config, _ = configs.preset(dataset)
+    if dataset == "dates":
+        from keras_seq.datasets import load_dates
 
-    dataset_config, _ = configs.preset("dates")
+        architecture = "rnn"
+        model_kwargs = {"embedding_dim": 16, "hidden_dim": 32}
+        pairs = load_dates(num_train=num_train, num_val=0, num_test=50, seed=1)
+    else:
+        from keras_seq.datasets import load_multi30k
+        from pipelines.data import MULTI30K_DIR
+
+        architecture = "transformer"
+        model_kwargs = {
+            "hidden_dim": 16,
+            "num_layers": 1,
+            "num_heads": 2,
+            "intermediate_dim": 32,
+        }
+        pairs = {
+            "train": load_multi30k("train", MULTI30K_DIR)[:num_train],
+            "test": load_multi30k("val", MULTI30K_DIR)[:20],
+        }
     model_config = configs.ModelConfig(
-        architecture="rnn",
-        model_kwargs={"embedding_dim": 16, "hidden_dim": 32},
+        architecture=architecture,
+        model_kwargs=model_kwargs,
         epochs=epochs,
         batch_size=32,
         learning_rate=5e-3,
         beam_width=beam_width,
     )
-    pairs = load_dates(num_train=num_train, num_val=0, num_test=50, seed=1)
     tf_transform_output, transformed = run_transform(
         pairs["train"], dataset_config, output_dir
     )

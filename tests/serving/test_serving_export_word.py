@@ -1,0 +1,122 @@
+"""The word-tokenization export (a Transformer, Multi30k), as TF Serving
+would load it: the date tests cover the character path; this one covers
+the word path of the serving graph (punctuation split, WhitespaceTokenizer,
+detokenization with spaces) and the Transformer's cached decoding."""
+
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+import tensorflow_text  # noqa: F401  (TF Serving links the TF Text ops)
+
+from keras_seq.text import special_tokens
+from pipelines import configs
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+pytestmark = pytest.mark.slow
+
+SENTENCES = [
+    "Two young, White males are outside near many bushes.",
+    "A man in an orange hat starring at something.",
+    "",
+    "word " * 500,
+]
+
+
+@pytest.fixture(scope="module")
+def word_translator(tmp_path_factory):
+    import serving_fixtures
+
+    return serving_fixtures.build_translator(
+        str(tmp_path_factory.mktemp("word_translator")),
+        num_train=300,
+        epochs=1,
+        beam_width=2,
+        dataset="multi30k",
+    )
+
+
+def _session_run(export_dir, feeds):
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            sess, ["serve"], export_dir
+        )
+        sig = meta_graph.signature_def["serving_default"]
+        fetches = {k: v.name for k, v in sig.outputs.items()}
+        feed = {sig.inputs[k].name: v for k, v in feeds.items()}
+        return sess.run(fetches, feed_dict=feed)
+
+
+def _python_word_tokens(text):
+    """The word tokenization re-done in Python: lowercase, punctuation
+    marks as their own tokens, split on whitespace."""
+    import re
+
+    text = re.sub(r"([^\w\s])", r" \1 ", text.lower())
+    return text.split()
+
+
+def test_word_export_translates_like_the_model(word_translator):
+    tft_output = word_translator["tf_transform_output"]
+    vocab_source = special_tokens.RESERVED_TOKENS + [
+        t.decode("utf-8")
+        for t in tft_output.vocabulary_by_name(configs.SOURCE_VOCAB_NAME)
+    ]
+    vocab_target = special_tokens.RESERVED_TOKENS + [
+        t.decode("utf-8")
+        for t in tft_output.vocabulary_by_name(configs.TARGET_VOCAB_NAME)
+    ]
+    index = {t: i for i, t in enumerate(vocab_source)}
+    length = word_translator["dataset_config"].max_source_length
+    source_ids = np.zeros((len(SENTENCES), length), "int32")
+    for row, sentence in enumerate(SENTENCES):
+        ids = [
+            index.get(t, special_tokens.UNK_ID)
+            for t in _python_word_tokens(sentence)
+        ][:length]
+        source_ids[row, : len(ids)] = ids
+    model = word_translator["model"]
+    expected_ids = np.asarray(
+        model.generate(
+            source_ids,
+            max_length=word_translator["dataset_config"].max_target_length,
+        )["token_ids"]
+    )
+    expected = []
+    for row in expected_ids:
+        words = []
+        for token_id in row:
+            if token_id == special_tokens.EOS_ID:
+                break
+            if token_id >= 4 or token_id == special_tokens.UNK_ID:
+                words.append(vocab_target[token_id])
+        expected.append(" ".join(words))
+
+    out = _session_run(
+        word_translator["export_dir"],
+        {"text": np.array(SENTENCES, dtype=object)},
+    )
+    np.testing.assert_array_equal(out["token_ids"], expected_ids)
+    assert [t.decode("utf-8") for t in out["translation"]] == expected
+
+
+def test_word_export_ops_are_available_in_stock_tf_serving(word_translator):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "serving.op_check",
+            word_translator["export_dir"],
+        ],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
+    assert result.returncode == 0, result.stdout + result.stderr[-2000:]
+    assert "WhitespaceTokenizeWithOffsetsV2" in result.stdout, result.stdout
+    assert "All ops are supported" in result.stdout
