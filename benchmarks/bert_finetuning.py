@@ -92,14 +92,37 @@ def gender_examples(captions, limit, seed):
     return [texts[i] for i in order], np.array(labels, np.int32)[order]
 
 
-def color_examples(captions, limit, seed):
-    """(question, caption, answer, char_start) for each '<color> <noun>'."""
+def color_examples(captions, limit, seed, colors=COLORS, question="noun"):
+    """(question, caption, answer, char_start) examples.
+
+    `question="noun"`: one per '<color> <noun>' ("What color is the
+    <noun>?"). `question="any"`: one per caption that names exactly one
+    color ("What color is mentioned?"), so the model must know which words
+    are colors (the noun cannot point at the answer). Only answers in
+    `colors` are kept.
+    """
     examples = []
     for caption in captions:
+        if question == "any":
+            found = [
+                m
+                for m in re.finditer(r"\b[A-Za-z]+\b", caption)
+                if m.group(0).lower() in COLORS
+            ]
+            if len(found) == 1 and found[0].group(0).lower() in colors:
+                examples.append(
+                    (
+                        "What color is mentioned?",
+                        caption,
+                        found[0].group(0).lower(),
+                        found[0].start(),
+                    )
+                )
+            continue
         for match in re.finditer(r"\b([A-Za-z]+) ([A-Za-z]+)\b", caption):
             color, noun = match.group(1), match.group(2)
             if (
-                color.lower() in COLORS
+                color.lower() in colors
                 and noun.lower() not in COLORS
                 and noun.lower() not in NOT_NOUNS
             ):
@@ -232,6 +255,20 @@ def main():
     parser.add_argument("--finetune_lr", type=float, default=1e-4)
     parser.add_argument("--scratch_lr", type=float, default=5e-4)
     parser.add_argument("--tasks", default="classification,span")
+    parser.add_argument(
+        "--span_question",
+        choices=("noun", "any"),
+        default="noun",
+        help="noun: 'What color is the <noun>?'; any: 'What color is "
+        "mentioned?' on captions naming exactly one color",
+    )
+    parser.add_argument(
+        "--span_train_colors",
+        default="",
+        help="comma-separated colors allowed as training answers; the test "
+        "set then asks only about the other colors (unseen in training). "
+        "Default: every color in both.",
+    )
     args = parser.parse_args()
     print("args:", vars(args), flush=True)
     keras.utils.set_random_seed(0)
@@ -265,14 +302,37 @@ def main():
             results.append(line)
 
     if "span" in args.tasks:
+        train_colors = test_colors = COLORS
+        if args.span_train_colors:
+            train_colors = set(args.span_train_colors.split(","))
+            test_colors = COLORS - train_colors
+            print(
+                f"span answers: train {sorted(train_colors)}, test (unseen "
+                f"in training) {sorted(test_colors)}",
+                flush=True,
+            )
         train = span_data(
             tokenizer,
-            color_examples(train_captions, args.train_examples, 0),
+            color_examples(
+                train_captions,
+                args.train_examples,
+                0,
+                train_colors,
+                args.span_question,
+            ),
             args.sequence_length,
         )
         test = span_data(
             tokenizer,
-            color_examples(val_captions, args.test_examples, 1),
+            color_examples(
+                val_captions + train_captions
+                if args.span_train_colors
+                else val_captions,
+                args.test_examples,
+                1,
+                test_colors,
+                args.span_question,
+            ),
             args.sequence_length,
         )
         print(
