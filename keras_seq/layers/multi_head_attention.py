@@ -1,5 +1,7 @@
 """Multi-head attention with an optional key/value cache."""
 
+import functools
+
 import keras
 from keras import ops
 
@@ -7,6 +9,24 @@ from keras_seq.layers.attention_ops import causal_mask
 from keras_seq.layers.attention_ops import fused_dot_product_attention
 from keras_seq.layers.attention_ops import merge_masks
 from keras_seq.layers.attention_ops import scaled_dot_product_attention
+
+
+def fused_is_faster(use_fused="auto"):
+    """Whether `MultiHeadAttention` takes `keras.ops.dot_product_attention`.
+
+    `use_fused="auto"`: yes, except on the TensorFlow backend when only CPU
+    devices are visible; there the fused op was measured slower than the
+    explicit formula (benchmarks/RESULTS.md, "fused vs explicit").
+    """
+    if use_fused != "auto":
+        return bool(use_fused)
+    return keras.backend.backend() != "tensorflow" or _has_accelerator()
+
+
+@functools.cache
+def _has_accelerator():
+    devices = keras.distribution.list_devices()
+    return any(not d.lower().startswith("cpu") for d in devices)
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -42,9 +62,9 @@ class MultiHeadAttention(keras.layers.Layer):
     give padded keys exactly zero weight and a fully masked query row a zero
     output, and agree to float32 rounding (tested). The fused op is the
     path that can use flash/cuDNN kernels on accelerators; on the TensorFlow
-    CPU backend it was measured no faster than the explicit formula
-    (benchmarks/RESULTS.md), so `use_fused=False` is a reasonable choice
-    there.
+    CPU backend it was measured slower than the explicit formula
+    (benchmarks/RESULTS.md), so the default `use_fused="auto"` takes the
+    fused op except on the TensorFlow backend with only CPU devices.
 
     Incremental decoding: pass `cache={"key": (B, max_len, num_heads,
     key_dim), "value": (B, max_len, num_heads, value_dim)}` (preallocated,
@@ -63,8 +83,11 @@ class MultiHeadAttention(keras.layers.Layer):
         use_bias: bool, whether the projections have biases.
         output_dim: int, size of the output. Defaults to the last dimension
             of the query.
-        use_fused: bool, use `keras.ops.dot_product_attention` when the
-            weights are not requested and no dropout applies.
+        use_fused: `True`, `False` or `"auto"` (default): use
+            `keras.ops.dot_product_attention` when the weights are not
+            requested and no dropout applies. `"auto"` uses it unless the
+            backend is TensorFlow and no GPU/TPU is visible (where the
+            explicit formula is the faster path).
         kernel_initializer: initializer of the projection kernels.
         bias_initializer: initializer of the projection biases.
         **kwargs: base layer arguments (`name`, `dtype`, ...).
@@ -112,7 +135,7 @@ class MultiHeadAttention(keras.layers.Layer):
         dropout=0.0,
         use_bias=True,
         output_dim=None,
-        use_fused=True,
+        use_fused="auto",
         kernel_initializer="glorot_uniform",
         bias_initializer="zeros",
         **kwargs,
@@ -144,6 +167,11 @@ class MultiHeadAttention(keras.layers.Layer):
         if not 0.0 <= dropout < 1.0:
             raise ValueError(
                 f"`dropout` must be in [0, 1). Received: dropout={dropout}"
+            )
+        if use_fused not in (True, False, "auto"):
+            raise ValueError(
+                "`use_fused` must be True, False or 'auto'. "
+                f"Received: use_fused={use_fused!r}"
             )
         self.num_heads = num_heads
         self.key_dim = key_dim
@@ -245,7 +273,7 @@ class MultiHeadAttention(keras.layers.Layer):
         """
         dropout_active = training and self.dropout > 0.0
         if (
-            self.use_fused
+            fused_is_faster(self.use_fused)
             and not return_attention_scores
             and not dropout_active
             and self.key_dim == self.value_dim

@@ -216,6 +216,7 @@ def test_dropout_only_in_training():
         ({"num_heads": 2, "key_dim": 4, "value_dim": 0}, "value_dim"),
         ({"num_heads": 2, "key_dim": 4, "dropout": 1.5}, "dropout"),
         ({"num_heads": 2, "key_dim": 4, "output_dim": 0}, "output_dim"),
+        ({"num_heads": 2, "key_dim": 4, "use_fused": "yes"}, "use_fused"),
     ],
 )
 def test_bad_arguments(kwargs, name):
@@ -253,3 +254,30 @@ def test_mixed_bfloat16_no_nan():
     out = layer(query, value, value_mask=value_mask)
     assert out.dtype == "bfloat16"
     assert np.all(np.isfinite(ops.convert_to_numpy(ops.cast(out, "float32"))))
+
+
+def test_use_fused_auto_picks_the_path_by_backend_and_devices(monkeypatch):
+    import keras
+
+    from keras_seq.layers import multi_head_attention as mha
+
+    assert mha.fused_is_faster(True) and not mha.fused_is_faster(False)
+    on_cpu_tf = keras.backend.backend() == "tensorflow" and all(
+        d.startswith("cpu") for d in keras.distribution.list_devices()
+    )
+    assert mha.fused_is_faster("auto") == (not on_cpu_tf)
+    # The choice is made in _attend: with "auto" on CPU TensorFlow the
+    # explicit formula runs (the fused op is never called).
+    calls = []
+    monkeypatch.setattr(
+        mha,
+        "fused_dot_product_attention",
+        lambda *a, **k: calls.append(1) or fused_dot_product_attention(*a, **k),
+    )
+    layer = MultiHeadAttention(HEADS, HK)
+    assert layer.use_fused == "auto"
+    x = np.random.default_rng(0).normal(size=(2, 3, 8)).astype("float32")
+    layer(x, x)
+    assert bool(calls) == mha.fused_is_faster("auto")
+    MultiHeadAttention(HEADS, HK, use_fused=True)(x, x)
+    assert calls
