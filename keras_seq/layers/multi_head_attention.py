@@ -15,8 +15,9 @@ def fused_is_faster(use_fused="auto"):
     """Whether `MultiHeadAttention` takes `keras.ops.dot_product_attention`.
 
     `use_fused="auto"`: yes, except on the TensorFlow backend when only CPU
-    devices are visible; there the fused op was measured slower than the
-    explicit formula (benchmarks/RESULTS.md, "fused vs explicit").
+    devices are visible; there the fused op was slower than the explicit
+    formula under XLA (the path of compiled decoding) in every measurement
+    (benchmarks/RESULTS.md).
     """
     if use_fused != "auto":
         return bool(use_fused)
@@ -62,8 +63,10 @@ class MultiHeadAttention(keras.layers.Layer):
     give padded keys exactly zero weight and a fully masked query row a zero
     output, and agree to float32 rounding (tested). The fused op is the
     path that can use flash/cuDNN kernels on accelerators; on the TensorFlow
-    CPU backend it was measured slower than the explicit formula
-    (benchmarks/RESULTS.md), so the default `use_fused="auto"` takes the
+    CPU backend it was slower than the explicit formula under XLA in every
+    measurement (by 27% or more); without XLA the results were mixed (11%
+    and 19% faster in two runs, 2.3x slower in one on a loaded machine;
+    benchmarks/RESULTS.md), so the default `use_fused="auto"` takes the
     fused op except on the TensorFlow backend with only CPU devices.
 
     Incremental decoding: pass `cache={"key": (B, max_len, num_heads,
