@@ -28,6 +28,12 @@ def main():
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--architecture", default="transformer")
+    parser.add_argument(
+        "--cache",
+        action="store_true",
+        help="reuse cached component outputs of an earlier run in the same "
+        "--output-dir (ExampleGen to Transform are then not rerun)",
+    )
     args = parser.parse_args()
 
     from keras_seq import cli
@@ -48,8 +54,9 @@ def main():
         args.architecture,
         "--bleu-threshold",
         "0",
-        "--no-cache",
     ]
+    if not args.cache:
+        argv.append("--no-cache")
     if args.num_train:
         argv += ["--num-train", str(args.num_train)]
     cli.main(argv)

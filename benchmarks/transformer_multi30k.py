@@ -10,8 +10,9 @@ What it does:
 - word vocabularies (keras_seq.text.WordTokenizer, lowercased) built on the
   training split;
 - `keras_seq.models.TransformerSeq2Seq` (default d=256, 3+3 layers, 4 heads,
-  d_ff=512, dropout 0.1; 9.5 M parameters) trained with `fit()` on length-bucketed batches of
-  about `--batch-tokens` tokens, label-smoothed (0.1) masked cross-entropy
+  d_ff=512, dropout 0.1; 9.5 M parameters) trained with `fit()` on
+  length-bucketed batches of about `--batch-tokens` tokens, label-smoothed
+  (0.1) masked cross-entropy
   (`keras_seq.metrics.MaskedSparseCategoricalCrossentropy`) and Adam with
   the warm-up schedule (`keras_seq.optimizers.TransformerSchedule`, 600
   warm-up steps, scaled by 0.5: peak learning rate 1.3e-3);
