@@ -12,6 +12,11 @@ Two small tasks built from the English side of Multi30k:
    name several colors, so the model must read the question.
    `BertSpanPredictor`; exact match of the decoded span (its text through
    the tokenizer's detokenization) with the answer.
+   With `--span_question any` the question is "What color is mentioned?"
+   about captions naming exactly one color (no noun to match), and with
+   `--span_train_colors red,blue,...` only those colors are training
+   answers while the test set asks about the other colors, never seen as
+   answers: a test of what pretraining knows about words.
 
 Training examples come from the Multi30k training captions, test examples
 from the validation captions. The pretrained and the from-scratch model have
