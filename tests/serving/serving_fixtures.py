@@ -8,6 +8,8 @@ orchestration, so it takes seconds.
 
 import functools
 import os
+import subprocess
+import sys
 
 import numpy as np
 import tensorflow as tf
@@ -20,6 +22,34 @@ RAW_FEATURE_SPEC = {
     configs.SOURCE_KEY: tf.io.VarLenFeature(tf.string),
     configs.TARGET_KEY: tf.io.VarLenFeature(tf.string),
 }
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+
+
+def session_run(export_dir, signature, feeds):
+    """Runs a signature by tensor names through the TF1 session API."""
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        meta_graph = tf.compat.v1.saved_model.loader.load(
+            sess, ["serve"], export_dir
+        )
+        sig = meta_graph.signature_def[signature]
+        fetches = {k: v.name for k, v in sig.outputs.items()}
+        feed = {sig.inputs[k].name: v for k, v in feeds.items()}
+        return sess.run(fetches, feed_dict=feed)
+
+
+def run_op_check(export_dir):
+    """`python -m serving.op_check export_dir` in a fresh process (this one
+    has tensorflow_text loaded); returns the CompletedProcess."""
+    return subprocess.run(
+        [sys.executable, "-m", "serving.op_check", export_dir],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
+    )
 
 
 def run_transform(pairs, dataset_config, output_dir):

@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (TF Serving links the TF Text ops)
+from serving_fixtures import run_op_check
+from serving_fixtures import session_run
 
 from keras_seq.text import special_tokens
 from pipelines import configs
@@ -25,18 +27,6 @@ SENTENCES = [
     "",
     "x" * 5000,
 ]
-
-
-def session_run(export_dir, signature, feeds):
-    """Runs a signature by tensor names through the TF1 session API."""
-    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
-        meta_graph = tf.compat.v1.saved_model.loader.load(
-            sess, ["serve"], export_dir
-        )
-        sig = meta_graph.signature_def[signature]
-        fetches = {k: v.name for k, v in sig.outputs.items()}
-        feed = {sig.inputs[k].name: v for k, v in feeds.items()}
-        return sess.run(fetches, feed_dict=feed)
 
 
 def reference_translations(translator, sentences):
@@ -222,20 +212,7 @@ def test_saved_model_cli_lists_signatures(translator):
 
 
 def test_all_ops_are_available_in_stock_tf_serving(translator):
-    # A fresh process: this one has tensorflow_text loaded.
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "serving.op_check",
-            translator["export_dir"],
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_op_check(translator["export_dir"])
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "CaseFoldUTF8" in result.stdout
     assert "All ops are supported" in result.stdout

@@ -3,19 +3,15 @@ would load it: the date tests cover the character path; this one covers
 the word path of the serving graph (punctuation split, WhitespaceTokenizer,
 detokenization with spaces) and the Transformer's cached decoding."""
 
-import os
-import subprocess
-import sys
-
 import numpy as np
 import pytest
-import tensorflow as tf
 import tensorflow_text  # noqa: F401  (TF Serving links the TF Text ops)
+from serving_fixtures import run_op_check
+from serving_fixtures import session_run
 
 from keras_seq.text import special_tokens
 from pipelines import configs
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 pytestmark = pytest.mark.slow
 
 SENTENCES = [
@@ -37,17 +33,6 @@ def word_translator(tmp_path_factory):
         beam_width=2,
         dataset="multi30k",
     )
-
-
-def _session_run(export_dir, feeds):
-    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
-        meta_graph = tf.compat.v1.saved_model.loader.load(
-            sess, ["serve"], export_dir
-        )
-        sig = meta_graph.signature_def["serving_default"]
-        fetches = {k: v.name for k, v in sig.outputs.items()}
-        feed = {sig.inputs[k].name: v for k, v in feeds.items()}
-        return sess.run(fetches, feed_dict=feed)
 
 
 def _python_word_tokens(text):
@@ -95,8 +80,9 @@ def test_word_export_translates_like_the_model(word_translator):
                 words.append(vocab_target[token_id])
         expected.append(" ".join(words))
 
-    out = _session_run(
+    out = session_run(
         word_translator["export_dir"],
+        "serving_default",
         {"text": np.array(SENTENCES, dtype=object)},
     )
     np.testing.assert_array_equal(out["token_ids"], expected_ids)
@@ -104,19 +90,7 @@ def test_word_export_translates_like_the_model(word_translator):
 
 
 def test_word_export_ops_are_available_in_stock_tf_serving(word_translator):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "serving.op_check",
-            word_translator["export_dir"],
-        ],
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
-        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "2"},
-    )
+    result = run_op_check(word_translator["export_dir"])
     assert result.returncode == 0, result.stdout + result.stderr[-2000:]
     assert "WhitespaceTokenizeWithOffsetsV2" in result.stdout, result.stdout
     assert "All ops are supported" in result.stdout
