@@ -234,7 +234,7 @@ def _run(args):
                 f"Data check: {report.summary()} (cleaned copy in "
                 f"{where['pipeline_data_dir']})"
             )
-    summary = local_runner.summarize(where)
+    summary = local_runner.summarize(where, args.dataset)
     for line in summary:
         print(line)
     return 0

@@ -100,8 +100,19 @@ def run_local(
     return where
 
 
-def summarize(where):
-    """Human-readable lines about a finished run: evaluation, pushed model."""
+# An input to suggest to `keras-seq translate` after a run, per corpus.
+EXAMPLE_INPUTS = {
+    "dates": "25 November 2026",
+    "multi30k": "A man in a red shirt is riding a bike.",
+}
+
+
+def summarize(where, dataset="dates"):
+    """Human-readable lines about a finished run: evaluation, pushed model.
+
+    `dataset` picks the example sentence of the suggested
+    `keras-seq translate` command.
+    """
     import glob
     import json
 
@@ -138,9 +149,9 @@ def summarize(where):
             f"Pushed model: {os.path.join(model_dir, versions[-1])} "
             f"(TF Serving base path {model_dir})"
         )
+        example = EXAMPLE_INPUTS.get(dataset, "<a source sentence>")
         lines.append(
-            f'Try: keras-seq translate --model-dir {model_dir} "25 November '
-            '2026"'
+            f'Try: keras-seq translate --model-dir {model_dir} "{example}"'
         )
     else:
         lines.append("No model pushed (not blessed).")

@@ -413,3 +413,37 @@ def test_transform_module_is_a_partial_friendly_function():
     # TFX passes custom_config by keyword; a partial must work too.
     fn = functools.partial(preprocessing.preprocessing_fn, custom_config={})
     assert callable(fn)
+
+
+def test_summarize_reports_evaluation_and_suggests_a_corpus_example(tmp_path):
+    import json
+
+    from pipelines import local_runner
+
+    where = local_runner.paths(str(tmp_path))
+    metrics_dir = os.path.join(
+        where["pipeline_root"], "BleuEvaluator", "evaluation", "9"
+    )
+    os.makedirs(metrics_dir)
+    with open(os.path.join(metrics_dir, "metrics.json"), "w") as f:
+        json.dump(
+            {
+                "bleu": 15.75,
+                "exact_match": 0.0,
+                "num_examples": 1014,
+                "blessed": True,
+                "reason": "BLEU 15.75 >= threshold 0.00",
+            },
+            f,
+        )
+    assert local_runner.summarize(where, "multi30k")[-1] == (
+        "No model pushed (not blessed)."
+    )
+    os.makedirs(os.path.join(where["serving_model_dir"], "1795606451"))
+    lines = local_runner.summarize(where, "multi30k")
+    assert lines[0].startswith("Evaluation: BLEU 15.75, exact match 0.0%")
+    assert "BLESSED" in lines[0]
+    assert lines[1].startswith("Pushed model: ") and "1795606451" in lines[1]
+    assert lines[2].endswith('"A man in a red shirt is riding a bike."')
+    dates = local_runner.summarize(where, "dates")
+    assert dates[2].endswith('"25 November 2026"')
