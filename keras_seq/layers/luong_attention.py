@@ -292,13 +292,8 @@ class LuongAttention(keras.layers.Layer):
         if self.score == "dot":
             return ops.einsum("btd,bsd->bts", query, values)
         if self.score == "general":
-            # q_t^T W_a h_s = (W_a^T q_t)^T h_s: projecting the T queries is
-            # cheaper than projecting the S values when decoding step by
-            # step (T = 1). `general_dense` maps values to queries, so its
-            # kernel is applied transposed.
-            kernel = ops.cast(self.general_dense.kernel, query.dtype)
-            projected = ops.einsum("btq,vq->btv", query, kernel)
-            return ops.einsum("btv,bsv->bts", projected, values)
+            keys = project(values, self.general_dense)  # W_a h_s, (B, S, q)
+            return ops.einsum("btd,bsd->bts", query, keys)
         # concat: v_a^T tanh(W_q q_t + W_h h_s).
         query_part = project(query, self.query_dense)  # (B, T, units)
         value_part = project(values, self.value_dense)  # (B, S, units)
