@@ -48,12 +48,13 @@ sys.path.insert(0, REPO_ROOT)
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
+from multi30k_recipe import add_model_arguments  # noqa: E402
+from multi30k_recipe import build_transformer  # noqa: E402
 
 from keras_seq.datasets import load_dates  # noqa: E402
 from keras_seq.datasets import load_multi30k  # noqa: E402
 from keras_seq.metrics import corpus_bleu  # noqa: E402
 from keras_seq.metrics import exact_match  # noqa: E402
-from keras_seq.models import TransformerSeq2Seq  # noqa: E402
 from keras_seq.text import WordTokenizer  # noqa: E402
 
 DATA_DIR = os.path.join(REPO_ROOT, "..", "shared", "data", "multi30k")
@@ -98,18 +99,9 @@ def translate_fn(model, max_length, beam_width, alpha):
 def load_model(args):
     if args.model:
         return keras.saving.load_model(args.model)
-    model = TransformerSeq2Seq(
-        source_vocabulary_size=args.source_vocabulary_size,
-        target_vocabulary_size=args.target_vocabulary_size,
-        hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        intermediate_dim=args.intermediate_dim,
-        dropout=0.1,
-        max_source_length=args.max_length,
-        max_target_length=args.max_length,
+    model = build_transformer(
+        args, args.source_vocabulary_size, args.target_vocabulary_size
     )
-    model.build()
     model.load_weights(args.weights)
     return model
 
@@ -185,11 +177,7 @@ def main():
         "--dataset", choices=("multi30k", "dates"), default="multi30k"
     )
     parser.add_argument("--data-dir", default=DATA_DIR)
-    parser.add_argument("--hidden-dim", type=int, default=256)
-    parser.add_argument("--num-layers", type=int, default=3)
-    parser.add_argument("--num-heads", type=int, default=4)
-    parser.add_argument("--intermediate-dim", type=int, default=512)
-    parser.add_argument("--max-length", type=int, default=48)
+    add_model_arguments(parser)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--num-sentences", type=int, default=None)
     parser.add_argument("--beam-widths", default="4,5")

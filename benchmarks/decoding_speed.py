@@ -53,11 +53,12 @@ sys.path.insert(0, REPO_ROOT)
 import keras  # noqa: E402
 import keras_hub  # noqa: E402
 from keras import ops  # noqa: E402
+from multi30k_recipe import add_model_arguments  # noqa: E402
+from multi30k_recipe import build_transformer  # noqa: E402
 
 from keras_seq.datasets import load_multi30k  # noqa: E402
 from keras_seq.decoding import beam_search  # noqa: E402
 from keras_seq.decoding import greedy_search  # noqa: E402
-from keras_seq.models import TransformerSeq2Seq  # noqa: E402
 from keras_seq.text import WordTokenizer  # noqa: E402
 from keras_seq.text.special_tokens import BOS_ID  # noqa: E402
 from keras_seq.text.special_tokens import EOS_ID  # noqa: E402
@@ -178,11 +179,7 @@ def main():
     parser.add_argument("--data-dir", default=DATA_DIR)
     parser.add_argument("--vocab-dir", default=VOCAB_DIR)
     parser.add_argument("--weights", default=None)
-    parser.add_argument("--hidden-dim", type=int, default=256)
-    parser.add_argument("--num-layers", type=int, default=3)
-    parser.add_argument("--num-heads", type=int, default=4)
-    parser.add_argument("--intermediate-dim", type=int, default=512)
-    parser.add_argument("--max-length", type=int, default=48)
+    add_model_arguments(parser)
     parser.add_argument("--num-sentences", type=int, default=128)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--beam-widths", default="1,4,8")
@@ -197,18 +194,7 @@ def main():
     source, en_size, de_size = load_source(args)
     n = len(source) - len(source) % args.batch_size
     source = source[:n]
-    model = TransformerSeq2Seq(
-        source_vocabulary_size=en_size,
-        target_vocabulary_size=de_size,
-        hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        intermediate_dim=args.intermediate_dim,
-        dropout=0.1,
-        max_source_length=args.max_length,
-        max_target_length=args.max_length,
-    )
-    model.build()
+    model = build_transformer(args, en_size, de_size)
     if args.weights:
         model.load_weights(args.weights)
     print(

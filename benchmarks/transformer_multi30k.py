@@ -42,12 +42,13 @@ sys.path.insert(0, REPO_ROOT)
 
 import keras  # noqa: E402
 from keras import ops  # noqa: E402
+from multi30k_recipe import add_model_arguments  # noqa: E402
+from multi30k_recipe import build_transformer  # noqa: E402
 
 from keras_seq.datasets import load_multi30k  # noqa: E402
 from keras_seq.metrics import MaskedAccuracy  # noqa: E402
 from keras_seq.metrics import MaskedSparseCategoricalCrossentropy  # noqa: E402
 from keras_seq.metrics import corpus_bleu  # noqa: E402
-from keras_seq.models import TransformerSeq2Seq  # noqa: E402
 from keras_seq.optimizers import TransformerSchedule  # noqa: E402
 from keras_seq.text import WordTokenizer  # noqa: E402
 
@@ -154,17 +155,13 @@ def main():
         "within an epoch; always at the end of an epoch.",
     )
     parser.add_argument("--log-every", type=int, default=25)
-    parser.add_argument("--hidden-dim", type=int, default=256)
-    parser.add_argument("--num-layers", type=int, default=3)
-    parser.add_argument("--num-heads", type=int, default=4)
-    parser.add_argument("--intermediate-dim", type=int, default=512)
+    add_model_arguments(parser)
     parser.add_argument("--dropout", type=float, default=0.1)
     parser.add_argument("--label-smoothing", type=float, default=0.1)
     parser.add_argument("--warmup-steps", type=int, default=600)
     parser.add_argument("--lr-scale", type=float, default=0.5)
     parser.add_argument("--batch-tokens", type=int, default=2048)
     parser.add_argument("--bucket-width", type=int, default=8)
-    parser.add_argument("--max-length", type=int, default=48)
     parser.add_argument("--source-vocabulary-size", type=int, default=8000)
     parser.add_argument("--target-vocabulary-size", type=int, default=10000)
     parser.add_argument("--min-frequency", type=int, default=2)
@@ -221,18 +218,9 @@ def main():
         flush=True,
     )
 
-    model = TransformerSeq2Seq(
-        source_vocabulary_size=en_tok.vocabulary_size,
-        target_vocabulary_size=de_tok.vocabulary_size,
-        hidden_dim=args.hidden_dim,
-        num_layers=args.num_layers,
-        num_heads=args.num_heads,
-        intermediate_dim=args.intermediate_dim,
-        dropout=args.dropout,
-        max_source_length=L,
-        max_target_length=L,
+    model = build_transformer(
+        args, en_tok.vocabulary_size, de_tok.vocabulary_size, args.dropout
     )
-    model.build()
     print(f"parameters: {model.count_params():,}", flush=True)
     schedule = TransformerSchedule(
         args.hidden_dim, warmup_steps=args.warmup_steps, scale=args.lr_scale
