@@ -14,6 +14,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.text import special_tokens
 from pipelines import configs
 from pipelines import preprocessing
 from pipelines import trainer
@@ -37,6 +38,29 @@ def session_run(export_dir, signature, feeds):
         fetches = {k: v.name for k, v in sig.outputs.items()}
         feed = {sig.inputs[k].name: v for k, v in feeds.items()}
         return sess.run(fetches, feed_dict=feed)
+
+
+def full_vocabulary(tft_output, name):
+    """Token list indexed by id: the reserved tokens, then the Transform
+    vocabulary `name` (read from its file, not through the model)."""
+    return special_tokens.RESERVED_TOKENS + [
+        t.decode("utf-8") for t in tft_output.vocabulary_by_name(name)
+    ]
+
+
+def detokenize_rows(token_ids, vocabulary, separator):
+    """Texts of id rows, written here independently of the serving graph:
+    stop at EOS, drop PAD/BOS (keep UNK), join with `separator`."""
+    texts = []
+    for row in np.asarray(token_ids):
+        tokens = []
+        for token_id in row:
+            if token_id == special_tokens.EOS_ID:
+                break
+            if token_id >= 4 or token_id == special_tokens.UNK_ID:
+                tokens.append(vocabulary[token_id])
+        texts.append(separator.join(tokens))
+    return texts
 
 
 def run_op_check(export_dir):

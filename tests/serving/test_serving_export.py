@@ -8,6 +8,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 import tensorflow_text  # noqa: F401  (TF Serving links the TF Text ops)
+from serving_fixtures import detokenize_rows
+from serving_fixtures import full_vocabulary
 from serving_fixtures import run_op_check
 from serving_fixtures import session_run
 
@@ -47,19 +49,8 @@ def reference_translations(translator, sentences):
         strategy="greedy",
         max_length=translator["dataset_config"].max_target_length,
     )
-    vocab = special_tokens.RESERVED_TOKENS + [
-        t.decode("utf-8")
-        for t in tft_output.vocabulary_by_name(configs.TARGET_VOCAB_NAME)
-    ]
-    texts = []
-    for row in np.asarray(out["token_ids"]):
-        tokens = []
-        for token_id in row:
-            if token_id == special_tokens.EOS_ID:
-                break
-            if token_id >= 4 or token_id == special_tokens.UNK_ID:
-                tokens.append(vocab[token_id])
-        texts.append("".join(tokens))
+    vocab = full_vocabulary(tft_output, configs.TARGET_VOCAB_NAME)
+    texts = detokenize_rows(out["token_ids"], vocab, separator="")
     return texts, np.asarray(out["token_ids"])
 
 

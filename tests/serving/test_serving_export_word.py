@@ -6,6 +6,8 @@ detokenization with spaces) and the Transformer's cached decoding."""
 import numpy as np
 import pytest
 import tensorflow_text  # noqa: F401  (TF Serving links the TF Text ops)
+from serving_fixtures import detokenize_rows
+from serving_fixtures import full_vocabulary
 from serving_fixtures import run_op_check
 from serving_fixtures import session_run
 
@@ -46,14 +48,8 @@ def _python_word_tokens(text):
 
 def test_word_export_translates_like_the_model(word_translator):
     tft_output = word_translator["tf_transform_output"]
-    vocab_source = special_tokens.RESERVED_TOKENS + [
-        t.decode("utf-8")
-        for t in tft_output.vocabulary_by_name(configs.SOURCE_VOCAB_NAME)
-    ]
-    vocab_target = special_tokens.RESERVED_TOKENS + [
-        t.decode("utf-8")
-        for t in tft_output.vocabulary_by_name(configs.TARGET_VOCAB_NAME)
-    ]
+    vocab_source = full_vocabulary(tft_output, configs.SOURCE_VOCAB_NAME)
+    vocab_target = full_vocabulary(tft_output, configs.TARGET_VOCAB_NAME)
     index = {t: i for i, t in enumerate(vocab_source)}
     length = word_translator["dataset_config"].max_source_length
     source_ids = np.zeros((len(SENTENCES), length), "int32")
@@ -70,15 +66,7 @@ def test_word_export_translates_like_the_model(word_translator):
             max_length=word_translator["dataset_config"].max_target_length,
         )["token_ids"]
     )
-    expected = []
-    for row in expected_ids:
-        words = []
-        for token_id in row:
-            if token_id == special_tokens.EOS_ID:
-                break
-            if token_id >= 4 or token_id == special_tokens.UNK_ID:
-                words.append(vocab_target[token_id])
-        expected.append(" ".join(words))
+    expected = detokenize_rows(expected_ids, vocab_target, separator=" ")
 
     out = session_run(
         word_translator["export_dir"],
