@@ -71,8 +71,11 @@ def make_dataset(tokenizer, captions, args, seed, shuffle):
         mask_token_id=4,
         special_token_ids=(0, 1, 2, 3, 4),
     )
-    # Static masking (one draw per pair, as the original BERT data with
-    # dupe_factor=1), seeded: the same data in every run.
+    # One seeded masking draw per call. With --resample_each_epoch (the
+    # default) the training pairs are rebuilt every epoch from a new seed:
+    # new cut points, new NotNext partners, new masks (dynamic masking as in
+    # RoBERTa; the original BERT data repeated 10 static draws). The
+    # held-out pairs are drawn once. Same seeds, same data in every run.
     masked = masker(
         packed["token_ids"], packed["padding_mask"], seed=[seed, 17]
     )
@@ -93,6 +96,43 @@ def make_dataset(tokenizer, captions, args, seed, shuffle):
     return dataset.batch(args.batch_size).prefetch(2), len(labels)
 
 
+def plot_curves(history, before, path):
+    """MLM losses and held-out NSP accuracy per epoch, one PNG."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from matplotlib import pyplot as plt
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = np.arange(len(history["mlm_loss"]) + 1)
+    figure, (left, right) = plt.subplots(1, 2, figsize=(10, 3.8))
+    left.plot(epochs[1:], history["mlm_loss"], "o-", label="train")
+    left.plot(
+        epochs,
+        [before["mlm_loss"]] + history["val_mlm_loss"],
+        "s-",
+        label="held-out",
+    )
+    left.set(xlabel="epoch", ylabel="masked-LM loss (nats)")
+    left.legend()
+    right.plot(epochs[1:], history["nsp_accuracy"], "o-", label="train")
+    right.plot(
+        epochs,
+        [before["nsp_accuracy"]] + history["val_nsp_accuracy"],
+        "s-",
+        label="held-out",
+    )
+    right.axhline(0.5, color="gray", linestyle="--", label="chance")
+    right.set(xlabel="epoch", ylabel="next-sentence accuracy")
+    right.legend()
+    for axes in (left, right):
+        axes.xaxis.set_major_locator(MaxNLocator(integer=True))
+    figure.suptitle("Small BERT pretrained on Multi30k English")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--vocabulary_size", type=int, default=4000)
@@ -105,6 +145,21 @@ def main():
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--learning_rate", type=float, default=5e-4)
     parser.add_argument("--train_limit", type=int, default=None)
+    parser.add_argument(
+        "--resample_each_epoch",
+        type=int,
+        default=1,
+        help="1: new pairs and masks every epoch; 0: one static draw",
+    )
+    parser.add_argument(
+        "--plot",
+        default=os.path.join(
+            os.path.dirname(os.path.abspath(__file__)),
+            "figures",
+            "bert_pretraining.png",
+        ),
+        help="PNG of the learning curves ('' for none)",
+    )
     args = parser.parse_args()
     print("args:", vars(args), flush=True)
     keras.utils.set_random_seed(0)
@@ -157,12 +212,23 @@ def main():
         flush=True,
     )
     start = time.time()
-    history = pretrainer.fit(
-        train_ds, validation_data=val_ds, epochs=args.epochs, verbose=2
-    )
+    h = {}
+    for epoch in range(args.epochs):
+        if args.resample_each_epoch and epoch > 0:
+            train_ds, _ = make_dataset(
+                tokenizer, train, args, 100 + epoch, True
+            )
+        history = pretrainer.fit(
+            train_ds,
+            validation_data=val_ds,
+            initial_epoch=epoch,
+            epochs=epoch + 1,
+            verbose=2,
+        )
+        for key, values in history.history.items():
+            h.setdefault(key, []).extend(values)
     print(f"training time: {time.time() - start:.0f}s", flush=True)
     print("epoch  train_mlm_loss  val_mlm_loss  val_mlm_acc  val_nsp_acc")
-    h = history.history
     for epoch in range(args.epochs):
         print(
             f"{epoch + 1:5d}  {h['mlm_loss'][epoch]:14.3f}  "
@@ -170,6 +236,10 @@ def main():
             f"{h['val_mlm_accuracy'][epoch]:11.3f}  "
             f"{h['val_nsp_accuracy'][epoch]:11.3f}"
         )
+    if args.plot:
+        os.makedirs(os.path.dirname(os.path.abspath(args.plot)), exist_ok=True)
+        plot_curves(h, before, args.plot)
+        print(f"learning curves: {args.plot}", flush=True)
     # Binomial standard error of the held-out NSP accuracy at chance.
     se = np.sqrt(0.25 / n_val)
     final = h["val_nsp_accuracy"][-1]
