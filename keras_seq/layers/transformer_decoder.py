@@ -3,11 +3,11 @@
 import keras
 
 from keras_seq.layers.transformer_decoder_layer import TransformerDecoderLayer
-from keras_seq.layers.transformer_encoder_layer import validate_transformer_args
+from keras_seq.layers.transformer_encoder_layer import TransformerArgs
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerDecoder(keras.layers.Layer):
+class TransformerDecoder(TransformerArgs, keras.layers.Layer):
     """N identical decoder layers (Vaswani et al. 2017 sec. 3.1, N = 6).
 
     Sublayers `layer_0` .. `layer_{N-1}` (`TransformerDecoderLayer`) and, for
@@ -73,37 +73,25 @@ class TransformerDecoder(keras.layers.Layer):
                 "`num_layers` must be a positive int. "
                 f"Received: num_layers={num_layers}"
             )
-        validate_transformer_args(
-            num_heads, intermediate_dim, dropout, layer_norm_epsilon
-        )
         self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
+        self._set_transformer_args(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            layer_norm_epsilon,
+            normalize_first,
+            kernel_initializer,
+            bias_initializer,
+        )
         self.use_cross_attention = use_cross_attention
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
 
     def build(self, decoder_sequence_shape, encoder_sequence_shape=None):
         self.decoder_layers = []
         for i in range(self.num_layers):
             layer = TransformerDecoderLayer(
-                num_heads=self.num_heads,
-                intermediate_dim=self.intermediate_dim,
-                dropout=self.dropout,
-                activation=self.activation,
-                layer_norm_epsilon=self.layer_norm_epsilon,
-                normalize_first=self.normalize_first,
+                **self._transformer_args(),
                 use_cross_attention=self.use_cross_attention,
-                kernel_initializer=keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                bias_initializer=keras.initializers.serialize(
-                    self.bias_initializer
-                ),
                 dtype=self.dtype_policy,
                 name=f"layer_{i}",
             )
@@ -227,20 +215,9 @@ class TransformerDecoder(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
+                **self._transformer_args(),
                 "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
                 "use_cross_attention": self.use_cross_attention,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
             }
         )
         return config

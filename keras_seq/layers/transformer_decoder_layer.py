@@ -4,12 +4,12 @@ import keras
 
 from keras_seq.layers.feed_forward import FeedForward
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
+from keras_seq.layers.transformer_encoder_layer import TransformerArgs
 from keras_seq.layers.transformer_encoder_layer import head_dim_for
-from keras_seq.layers.transformer_encoder_layer import validate_transformer_args
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerDecoderLayer(keras.layers.Layer):
+class TransformerDecoderLayer(TransformerArgs, keras.layers.Layer):
     """Transformer decoder layer (Vaswani et al. 2017 sec. 3.1, 3.2.3).
 
     Three sublayers, each in a residual connection with layer normalization
@@ -82,34 +82,17 @@ class TransformerDecoderLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_transformer_args(
-            num_heads, intermediate_dim, dropout, layer_norm_epsilon
+        self._set_transformer_args(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            layer_norm_epsilon,
+            normalize_first,
+            kernel_initializer,
+            bias_initializer,
         )
-        try:
-            keras.activations.get(activation)
-        except ValueError as error:
-            raise ValueError(
-                f"Unknown `activation`. Received: activation={activation}"
-            ) from error
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
         self.use_cross_attention = use_cross_attention
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-
-    def _initializers(self):
-        return {
-            "kernel_initializer": keras.saving.serialize_keras_object(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.saving.serialize_keras_object(
-                self.bias_initializer
-            ),
-        }
 
     def _layer_norm(self, name, shape):
         layer = keras.layers.LayerNormalization(
@@ -301,19 +284,8 @@ class TransformerDecoderLayer(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
+                **self._transformer_args(),
                 "use_cross_attention": self.use_cross_attention,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
             }
         )
         return config

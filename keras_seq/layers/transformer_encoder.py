@@ -2,12 +2,12 @@
 
 import keras
 
+from keras_seq.layers.transformer_encoder_layer import TransformerArgs
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
-from keras_seq.layers.transformer_encoder_layer import validate_transformer_args
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerEncoder(keras.layers.Layer):
+class TransformerEncoder(TransformerArgs, keras.layers.Layer):
     """N identical encoder layers (Vaswani et al. 2017 sec. 3.1, N = 6).
 
     Sublayers `layer_0` .. `layer_{N-1}` (`TransformerEncoderLayer`) and, for
@@ -59,35 +59,23 @@ class TransformerEncoder(keras.layers.Layer):
                 "`num_layers` must be a positive int. "
                 f"Received: num_layers={num_layers}"
             )
-        validate_transformer_args(
-            num_heads, intermediate_dim, dropout, layer_norm_epsilon
-        )
         self.num_layers = num_layers
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
+        self._set_transformer_args(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            layer_norm_epsilon,
+            normalize_first,
+            kernel_initializer,
+            bias_initializer,
+        )
 
     def build(self, inputs_shape):
         self.encoder_layers = []
         for i in range(self.num_layers):
             layer = TransformerEncoderLayer(
-                num_heads=self.num_heads,
-                intermediate_dim=self.intermediate_dim,
-                dropout=self.dropout,
-                activation=self.activation,
-                layer_norm_epsilon=self.layer_norm_epsilon,
-                normalize_first=self.normalize_first,
-                kernel_initializer=keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                bias_initializer=keras.initializers.serialize(
-                    self.bias_initializer
-                ),
+                **self._transformer_args(),
                 dtype=self.dtype_policy,
                 name=f"layer_{i}",
             )
@@ -137,19 +125,8 @@ class TransformerEncoder(keras.layers.Layer):
         config = super().get_config()
         config.update(
             {
+                **self._transformer_args(),
                 "num_layers": self.num_layers,
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
             }
         )
         return config

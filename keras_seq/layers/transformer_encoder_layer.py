@@ -41,8 +41,69 @@ def head_dim_for(hidden_dim, num_heads):
     return hidden_dim // num_heads
 
 
+class TransformerArgs:
+    """Mixin of the arguments every Transformer layer and stack shares.
+
+    `num_heads`, `intermediate_dim`, `dropout`, `activation`,
+    `layer_norm_epsilon`, `normalize_first` and the two initializers: checked
+    and stored once here; `_transformer_args()` returns them as config values
+    (initializers serialized), for `get_config` and for building the layers
+    of a stack.
+    """
+
+    def _set_transformer_args(
+        self,
+        num_heads,
+        intermediate_dim,
+        dropout,
+        activation,
+        layer_norm_epsilon,
+        normalize_first,
+        kernel_initializer,
+        bias_initializer,
+    ):
+        validate_transformer_args(
+            num_heads, intermediate_dim, dropout, layer_norm_epsilon
+        )
+        try:
+            keras.activations.get(activation)
+        except ValueError as error:
+            raise ValueError(
+                f"Unknown `activation`. Received: activation={activation}"
+            ) from error
+        self.num_heads = num_heads
+        self.intermediate_dim = intermediate_dim
+        self.dropout = dropout
+        self.activation = activation
+        self.layer_norm_epsilon = layer_norm_epsilon
+        self.normalize_first = normalize_first
+        self.kernel_initializer = keras.initializers.get(kernel_initializer)
+        self.bias_initializer = keras.initializers.get(bias_initializer)
+
+    def _initializers(self):
+        return {
+            "kernel_initializer": keras.initializers.serialize(
+                self.kernel_initializer
+            ),
+            "bias_initializer": keras.initializers.serialize(
+                self.bias_initializer
+            ),
+        }
+
+    def _transformer_args(self):
+        return {
+            "num_heads": self.num_heads,
+            "intermediate_dim": self.intermediate_dim,
+            "dropout": self.dropout,
+            "activation": self.activation,
+            "layer_norm_epsilon": self.layer_norm_epsilon,
+            "normalize_first": self.normalize_first,
+            **self._initializers(),
+        }
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
-class TransformerEncoderLayer(keras.layers.Layer):
+class TransformerEncoderLayer(TransformerArgs, keras.layers.Layer):
     """Transformer encoder layer (Vaswani et al. 2017 sec. 3.1).
 
     Two sublayers, multi-head self-attention and the position-wise
@@ -101,33 +162,16 @@ class TransformerEncoderLayer(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        validate_transformer_args(
-            num_heads, intermediate_dim, dropout, layer_norm_epsilon
+        self._set_transformer_args(
+            num_heads,
+            intermediate_dim,
+            dropout,
+            activation,
+            layer_norm_epsilon,
+            normalize_first,
+            kernel_initializer,
+            bias_initializer,
         )
-        try:
-            keras.activations.get(activation)
-        except ValueError as error:
-            raise ValueError(
-                f"Unknown `activation`. Received: activation={activation}"
-            ) from error
-        self.num_heads = num_heads
-        self.intermediate_dim = intermediate_dim
-        self.dropout = dropout
-        self.activation = activation
-        self.layer_norm_epsilon = layer_norm_epsilon
-        self.normalize_first = normalize_first
-        self.kernel_initializer = keras.initializers.get(kernel_initializer)
-        self.bias_initializer = keras.initializers.get(bias_initializer)
-
-    def _initializers(self):
-        return {
-            "kernel_initializer": keras.saving.serialize_keras_object(
-                self.kernel_initializer
-            ),
-            "bias_initializer": keras.saving.serialize_keras_object(
-                self.bias_initializer
-            ),
-        }
 
     def build(self, inputs_shape):
         hidden_dim = inputs_shape[-1]
@@ -218,20 +262,5 @@ class TransformerEncoderLayer(keras.layers.Layer):
 
     def get_config(self):
         config = super().get_config()
-        config.update(
-            {
-                "num_heads": self.num_heads,
-                "intermediate_dim": self.intermediate_dim,
-                "dropout": self.dropout,
-                "activation": self.activation,
-                "layer_norm_epsilon": self.layer_norm_epsilon,
-                "normalize_first": self.normalize_first,
-                "kernel_initializer": keras.initializers.serialize(
-                    self.kernel_initializer
-                ),
-                "bias_initializer": keras.initializers.serialize(
-                    self.bias_initializer
-                ),
-            }
-        )
+        config.update(self._transformer_args())
         return config

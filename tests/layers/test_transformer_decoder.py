@@ -80,6 +80,8 @@ def test_errors():
         stack(y, cache=stack.initial_cache(B, T, x))
     with pytest.raises(ValueError, match="Received: num_layers=-1"):
         TransformerDecoder(-1, HEADS, FF)
+    with pytest.raises(ValueError, match="Received: activation=swishy"):
+        TransformerDecoder(1, HEADS, FF, activation="swishy")
 
 
 def test_run_layer_test():

@@ -44,6 +44,14 @@ def test_bad_num_layers():
         TransformerEncoder(0, HEADS, FF)
 
 
+def test_stack_checks_the_shared_arguments_at_construction():
+    # Checked by the stack itself, before any layer is built.
+    with pytest.raises(ValueError, match="Received: activation=swishy"):
+        TransformerEncoder(2, HEADS, FF, activation="swishy")
+    with pytest.raises(ValueError, match="Received: dropout=1.5"):
+        TransformerEncoder(2, HEADS, FF, dropout=1.5)
+
+
 def test_run_layer_test():
     x, padding_mask = _inputs()
     run_layer_test(
