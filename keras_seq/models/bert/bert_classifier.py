@@ -3,6 +3,8 @@
 import keras
 
 from keras_seq.models.bert.bert_encoder import BertEncoder
+from keras_seq.models.bert.bert_encoder import bert_inputs
+from keras_seq.models.bert.bert_encoder import head_dense
 
 _REPRESENTATIONS = ("cls", "pooled")
 
@@ -67,25 +69,10 @@ class BertClassifier(keras.Model):
         dropout_layer = keras.layers.Dropout(
             dropout, dtype=backbone.dtype_policy, name="classifier_dropout"
         )
-        output_dense = keras.layers.Dense(
-            num_classes,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range
-            ),
-            dtype=backbone.dtype_policy,
-            name="classifier_dense",
-        )
+        output_dense = head_dense(backbone, num_classes, "classifier_dense")
 
         # === Functional model ===
-        inputs = {
-            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-            "segment_ids": keras.Input(
-                (None,), dtype="int32", name="segment_ids"
-            ),
-            "padding_mask": keras.Input(
-                (None,), dtype="bool", name="padding_mask"
-            ),
-        }
+        inputs = bert_inputs()
         outputs = backbone(inputs)
         key = "cls_output" if representation == "cls" else "pooled_output"
         x = dropout_layer(outputs[key])

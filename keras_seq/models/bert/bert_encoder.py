@@ -15,6 +15,37 @@ def _check_positive_int(name, value):
         )
 
 
+def bert_inputs(*extra_int_inputs):
+    """Symbolic inputs of a BERT functional model, as a dict.
+
+    `token_ids` and `segment_ids` (int32) and `padding_mask` (bool), each
+    `(batch_size, None)`, plus an int32 `(batch_size, None)` input for each
+    name in `extra_int_inputs` (e.g. the pretrainer's `mask_positions`).
+    """
+    inputs = {
+        "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
+        "segment_ids": keras.Input((None,), dtype="int32", name="segment_ids"),
+        "padding_mask": keras.Input((None,), dtype="bool", name="padding_mask"),
+    }
+    for name in extra_int_inputs:
+        inputs[name] = keras.Input((None,), dtype="int32", name=name)
+    return inputs
+
+
+def head_dense(backbone, units, name, **kwargs):
+    """A task head's `Dense`, initialized like the backbone's kernels
+    (truncated normal of `initializer_range`) and in its dtype policy."""
+    return keras.layers.Dense(
+        units,
+        kernel_initializer=keras.initializers.TruncatedNormal(
+            stddev=backbone.initializer_range
+        ),
+        dtype=backbone.dtype_policy,
+        name=name,
+        **kwargs,
+    )
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
 class BertEncoder(keras.Model):
     """BERT: a bidirectional post-norm Transformer encoder.
@@ -136,24 +167,14 @@ class BertEncoder(keras.Model):
         )
 
         # === Functional model ===
-        token_ids = keras.Input(shape=(None,), dtype="int32", name="token_ids")
-        segment_ids = keras.Input(
-            shape=(None,), dtype="int32", name="segment_ids"
-        )
-        padding_mask = keras.Input(
-            shape=(None,), dtype="bool", name="padding_mask"
-        )
-        x = embeddings(token_ids, segment_ids)
+        inputs = bert_inputs()
+        x = embeddings(inputs["token_ids"], inputs["segment_ids"])
         for layer in transformer_layers:
-            x = layer(x, padding_mask=padding_mask)
+            x = layer(x, padding_mask=inputs["padding_mask"])
         cls_output = x[:, 0, :]  # C, the final state of [CLS]
         pooled_output = pooler_dense(cls_output)
         super().__init__(
-            inputs={
-                "token_ids": token_ids,
-                "segment_ids": segment_ids,
-                "padding_mask": padding_mask,
-            },
+            inputs=inputs,
             outputs={
                 "sequence_output": x,
                 "cls_output": cls_output,

@@ -3,6 +3,8 @@
 import keras
 
 from keras_seq.models.bert.bert_encoder import BertEncoder
+from keras_seq.models.bert.bert_encoder import bert_inputs
+from keras_seq.models.bert.bert_encoder import head_dense
 from keras_seq.models.bert.bert_masked_lm_head import BertMaskedLMHead
 
 
@@ -56,28 +58,10 @@ class BertPretrainer(keras.Model):
             dtype=backbone.dtype_policy,
             name="masked_lm_head",
         )
-        next_sentence_head = keras.layers.Dense(
-            2,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range
-            ),
-            dtype=backbone.dtype_policy,
-            name="next_sentence_head",
-        )
+        next_sentence_head = head_dense(backbone, 2, "next_sentence_head")
 
         # === Functional model ===
-        inputs = {
-            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-            "segment_ids": keras.Input(
-                (None,), dtype="int32", name="segment_ids"
-            ),
-            "padding_mask": keras.Input(
-                (None,), dtype="bool", name="padding_mask"
-            ),
-            "mask_positions": keras.Input(
-                (None,), dtype="int32", name="mask_positions"
-            ),
-        }
+        inputs = bert_inputs("mask_positions")
         outputs = backbone(
             {k: inputs[k] for k in ("token_ids", "segment_ids", "padding_mask")}
         )

@@ -4,6 +4,8 @@ import keras
 
 from keras_seq.models.bert import span_decoding
 from keras_seq.models.bert.bert_encoder import BertEncoder
+from keras_seq.models.bert.bert_encoder import bert_inputs
+from keras_seq.models.bert.bert_encoder import head_dense
 
 # [PAD], [CLS], [SEP] of the uncased BERT vocabulary.
 _DEFAULT_SPECIAL_IDS = (0, 101, 102)
@@ -65,26 +67,11 @@ class BertSpanPredictor(keras.Model):
             )
         special_token_ids = [int(i) for i in special_token_ids]
         # === Layers ===
-        span_head = keras.layers.Dense(
-            2,
-            use_bias=False,
-            kernel_initializer=keras.initializers.TruncatedNormal(
-                stddev=backbone.initializer_range
-            ),
-            dtype=backbone.dtype_policy,
-            name="span_head",
-        )
+        # Column 0 is the start vector S, column 1 the end vector E.
+        span_head = head_dense(backbone, 2, "span_head", use_bias=False)
 
         # === Functional model ===
-        inputs = {
-            "token_ids": keras.Input((None,), dtype="int32", name="token_ids"),
-            "segment_ids": keras.Input(
-                (None,), dtype="int32", name="segment_ids"
-            ),
-            "padding_mask": keras.Input(
-                (None,), dtype="bool", name="padding_mask"
-            ),
-        }
+        inputs = bert_inputs()
         outputs = backbone(inputs)
         logits = span_head(outputs["sequence_output"])  # (B, T, 2)
         mask = span_decoding.paragraph_mask(
