@@ -1,18 +1,15 @@
 """Additive attention of Bahdanau et al. (2015), MATH.md eq. 8."""
 
 import keras
-from keras import ops
 
+from keras_seq.layers.luong_attention import SourceAttention
 from keras_seq.layers.luong_attention import additive_score
-from keras_seq.layers.luong_attention import check_floating
 from keras_seq.layers.luong_attention import check_query_values_ranks
-from keras_seq.layers.luong_attention import masked_softmax
 from keras_seq.layers.luong_attention import project
-from keras_seq.layers.luong_attention import standardize_mask
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
-class BahdanauAttention(keras.layers.Layer):
+class BahdanauAttention(SourceAttention):
     """Additive attention: `score = v^T tanh(W_1 q + W_2 h_s)`.
 
     Bahdanau et al. (2015) sec. 3.1 and appendix A.1.2:
@@ -127,9 +124,7 @@ class BahdanauAttention(keras.layers.Layer):
         return additive_score(query_part, keys, self.score_dense.kernel)
 
     def call(self, query, values, mask=None, keys=None):
-        check_query_values_ranks(query.shape, values.shape)
-        check_floating(query, values)
-        mask = standardize_mask(mask, values)
+        mask = self._validate_call(query, values, mask)
         if keys is not None:
             if len(keys.shape) != 3 or keys.shape[-1] != self.units:
                 raise ValueError(
@@ -137,30 +132,7 @@ class BahdanauAttention(keras.layers.Layer):
                     f"(batch_size, source_length, {self.units}). "
                     f"Received: keys.shape={tuple(keys.shape)}"
                 )
-        single_step = len(query.shape) == 2
-        if single_step:
-            query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
-        scores = self._score(query, values, keys)  # (B, T, S)
-        if mask is not None:
-            mask = ops.expand_dims(mask, 1)  # (B, 1, S)
-        weights = masked_softmax(scores, mask)
-        context = ops.einsum("bts,bsd->btd", weights, values)
-        if single_step:
-            context = ops.squeeze(context, 1)
-            weights = ops.squeeze(weights, 1)
-        return context, weights
-
-    def compute_mask(self, query, previous_mask=None):
-        query_mask = getattr(query, "_keras_mask", None)
-        if query_mask is None:
-            return None
-        return [query_mask, query_mask]
-
-    def compute_output_shape(self, query_shape, values_shape):
-        check_query_values_ranks(query_shape, values_shape)
-        context_shape = tuple(query_shape[:-1]) + (values_shape[-1],)
-        weights_shape = tuple(query_shape[:-1]) + (values_shape[1],)
-        return context_shape, weights_shape
+        return self._attend(query, values, mask, keys=keys)
 
     def get_config(self):
         config = super().get_config()

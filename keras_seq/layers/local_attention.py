@@ -208,26 +208,25 @@ class LocalAttention(LuongAttention):
                     "`step` must be a scalar or a (batch_size,) tensor. "
                     f"Received: step.shape={ops.shape(step)}"
                 )
-        if single_step:
-            query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
-        scores = self._score(query, values)  # (B, T, S)
-        positions = self._aligned_positions(query, values, mask, step)
-        weights = self._local_weights(scores, positions, mask)
-        weights = ops.cast(weights, values.dtype)
-        context = ops.einsum("bts,bsd->btd", weights, values)
-        if single_step:
-            context = ops.squeeze(context, 1)
-            weights = ops.squeeze(weights, 1)
-            positions = ops.squeeze(positions, 1)
-        if self.return_positions:
-            return context, weights, positions
-        return context, weights
+        aligned = {}
 
-    def compute_mask(self, query, previous_mask=None):
-        query_mask = getattr(query, "_keras_mask", None)
-        if query_mask is None:
-            return None
-        return [query_mask] * (3 if self.return_positions else 2)
+        def local_weights(scores, query):
+            positions = self._aligned_positions(query, values, mask, step)
+            aligned["positions"] = positions  # (B, T)
+            weights = self._local_weights(scores, positions, mask)
+            return ops.cast(weights, values.dtype)
+
+        context, weights = self._attend(query, values, mask, local_weights)
+        if not self.return_positions:
+            return context, weights
+        positions = aligned["positions"]
+        if single_step:
+            positions = ops.squeeze(positions, 1)
+        return context, weights, positions
+
+    @property
+    def _num_outputs(self):
+        return 3 if self.return_positions else 2
 
     def compute_output_shape(self, query_shape, values_shape):
         context_shape, weights_shape = super().compute_output_shape(

@@ -151,8 +151,67 @@ def standardize_mask(mask, values):
     return mask
 
 
+class SourceAttention(keras.layers.Layer):
+    """Frame shared by the attentions over a source sequence.
+
+    A query `(batch_size, query_dim)` (one decoder step) or `(batch_size,
+    target_length, query_dim)` attends over `values` `(batch_size,
+    source_length, value_dim)`: the subclass's `_score` gives scores `(B, T,
+    S)`, a weights function turns them into alignment weights `a_t(s)`, and
+    the context is `c_t = sum_s a_t(s) h_s`. The outputs keep the query's
+    Keras mask (target padding), not the source mask passed as `mask=`.
+    """
+
+    # Outputs of `call`: (context, weights).
+    _num_outputs = 2
+
+    def _validate_call(self, query, values, mask):
+        check_query_values_ranks(query.shape, values.shape)
+        check_floating(query, values)
+        return standardize_mask(mask, values)
+
+    def _global_weights(self, scores, mask):
+        """Softmax of scores `(B, T, S)` over the unmasked source states."""
+        if mask is not None:
+            mask = ops.expand_dims(mask, 1)  # (B, 1, S)
+        return masked_softmax(scores, mask)
+
+    def _attend(self, query, values, mask, weights_fn=None, **score_kwargs):
+        """`(context, weights)`. `weights_fn(scores, query)`, with the query
+        as `(B, T, query_dim)`, defaults to the global softmax. A 2-D query
+        gives 2-D outputs."""
+        if weights_fn is None:
+
+            def weights_fn(scores, query):
+                return self._global_weights(scores, mask)
+
+        single_step = len(query.shape) == 2
+        if single_step:
+            query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
+        scores = self._score(query, values, **score_kwargs)  # (B, T, S)
+        weights = weights_fn(scores, query)
+        # c_t = sum_s a_t(s) h_s (Luong et al. 2015 sec. 3.1).
+        context = ops.einsum("bts,bsd->btd", weights, values)
+        if single_step:
+            context = ops.squeeze(context, 1)
+            weights = ops.squeeze(weights, 1)
+        return context, weights
+
+    def compute_mask(self, query, previous_mask=None):
+        query_mask = getattr(query, "_keras_mask", None)
+        if query_mask is None:
+            return None
+        return [query_mask] * self._num_outputs
+
+    def compute_output_shape(self, query_shape, values_shape):
+        check_query_values_ranks(query_shape, values_shape)
+        context_shape = tuple(query_shape[:-1]) + (values_shape[-1],)
+        weights_shape = tuple(query_shape[:-1]) + (values_shape[1],)
+        return context_shape, weights_shape
+
+
 @keras.saving.register_keras_serializable(package="keras_seq")
-class LuongAttention(keras.layers.Layer):
+class LuongAttention(SourceAttention):
     """Global attention of Luong et al. (2015), eqs. 5-6 of MATH.md.
 
     For each decoder state `q_t` the alignment over the encoder states `h_s`
@@ -299,44 +358,9 @@ class LuongAttention(keras.layers.Layer):
         value_part = project(values, self.value_dense)  # (B, S, units)
         return additive_score(query_part, value_part, self.score_dense.kernel)
 
-    def _weights(self, scores, query, values, mask, **kwargs):
-        """Turns scores `(B, T, S)` into weights; global softmax here."""
-        if mask is not None:
-            mask = ops.expand_dims(mask, 1)  # (B, 1, S)
-        return masked_softmax(scores, mask)
-
-    def _validate_call(self, query, values, mask):
-        check_query_values_ranks(query.shape, values.shape)
-        check_floating(query, values)
-        return standardize_mask(mask, values)
-
     def call(self, query, values, mask=None):
         mask = self._validate_call(query, values, mask)
-        single_step = len(query.shape) == 2
-        if single_step:
-            query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
-        scores = self._score(query, values)  # (B, T, S)
-        weights = self._weights(scores, query, values, mask)
-        # c_t = sum_s a_t(s) h_s (Luong et al. 2015 sec. 3.1).
-        context = ops.einsum("bts,bsd->btd", weights, values)
-        if single_step:
-            context = ops.squeeze(context, 1)
-            weights = ops.squeeze(weights, 1)
-        return context, weights
-
-    def compute_mask(self, query, previous_mask=None):
-        # The outputs are per query step: they keep the query's own mask
-        # (e.g. target padding), not the source mask passed as `mask=`.
-        query_mask = getattr(query, "_keras_mask", None)
-        if query_mask is None:
-            return None
-        return [query_mask, query_mask]
-
-    def compute_output_shape(self, query_shape, values_shape):
-        check_query_values_ranks(query_shape, values_shape)
-        context_shape = tuple(query_shape[:-1]) + (values_shape[-1],)
-        weights_shape = tuple(query_shape[:-1]) + (values_shape[1],)
-        return context_shape, weights_shape
+        return self._attend(query, values, mask)
 
     def get_config(self):
         config = super().get_config()
