@@ -113,6 +113,9 @@ class ModelConfig:
         jit_compile: compile the training step with XLA.
         mixed_precision: `"auto"` (mixed_float16 on GPU only, float32
             elsewhere), `"on"` or `"off"`.
+        seed: int seed of the weight initialization, dropout and shuffling
+            (`keras.utils.set_random_seed`), so a run can be repeated;
+            `None` leaves them unseeded.
     """
 
     architecture: str = "rnn"
@@ -123,6 +126,7 @@ class ModelConfig:
     beam_width: int = 4
     jit_compile: bool = False
     mixed_precision: str = "auto"
+    seed: int | None = 0
 
     def __post_init__(self):
         if self.architecture not in ARCHITECTURES:
@@ -136,6 +140,15 @@ class ModelConfig:
             raise ValueError(
                 "`mixed_precision` must be 'auto', 'on' or 'off'. "
                 f"Received: mixed_precision={self.mixed_precision!r}"
+            )
+        if self.seed is not None and (
+            isinstance(self.seed, bool)
+            or not isinstance(self.seed, int)
+            or self.seed < 0
+        ):
+            raise ValueError(
+                "`seed` must be a non-negative int or None. "
+                f"Received: seed={self.seed!r}"
             )
         if not self.learning_rate > 0:
             raise ValueError(

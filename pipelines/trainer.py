@@ -143,13 +143,22 @@ def train_and_export(
     Returns:
         `(model, history dict)`.
     """
+    if model_config.seed is not None:
+        # Same seed, same weights, dropout masks and example order: a
+        # pipeline run can be repeated (on one device; GPU kernels may
+        # still differ in the last bits).
+        keras.utils.set_random_seed(model_config.seed)
     strategy = distribution.select_strategy(distribution_strategy)
     distribution.check_jit_compile(strategy, model_config.jit_compile)
     policy = distribution.configure_mixed_precision(
         model_config.mixed_precision
     )
     train_ds = make_dataset(
-        train_files, tf_transform_output, model_config.batch_size, True
+        train_files,
+        tf_transform_output,
+        model_config.batch_size,
+        True,
+        seed=model_config.seed,
     )
     eval_ds = make_dataset(
         eval_files, tf_transform_output, model_config.batch_size

@@ -146,12 +146,8 @@ def test_as_text_vector_layouts():
 def test_preprocessing_fn_with_tf_transform(tmp_path):
     """Vocabulary ids, reserved ids, BOS/EOS and truncation, checked
     against counts and ids computed here in Python."""
-    import sys
 
-    sys.path.insert(
-        0, os.path.join(os.path.dirname(os.path.dirname(__file__)), "serving")
-    )
-    import serving_fixtures
+    from transform_fixtures import run_transform
 
     config = configs.DatasetConfig(
         name="t",
@@ -170,9 +166,7 @@ def test_preprocessing_fn_with_tf_transform(tmp_path):
         ("a\udcff", "ein"),  # lone surrogate -> replaced on encode
     ]
     pairs[-1] = ("a" + "\ufffd", "ein")
-    tft_output, transformed = serving_fixtures.run_transform(
-        pairs, config, str(tmp_path)
-    )
+    tft_output, transformed = run_transform(pairs, config, str(tmp_path))
 
     def vocabulary(sentences):
         counts = collections.Counter(
