@@ -93,27 +93,8 @@ class BahdanauAttention(SourceAttention):
         self.score_dense.build((None, None, None, self.units))
         self.built = True
 
-    def precompute_values(self, values):
-        """`W_2 h_s` for every source position, reusable at every step.
-
-        Args:
-            values: encoder states `(batch_size, source_length, value_dim)`.
-
-        Returns:
-            keys `(batch_size, source_length, units)`.
-        """
-        if len(values.shape) != 3:
-            raise ValueError(
-                "`values` must have shape (batch_size, source_length, "
-                f"value_dim). Received: values.shape={tuple(values.shape)}"
-            )
-        if not self.built:
-            raise ValueError(
-                "`precompute_values` needs the layer's weights: call the "
-                "layer once (or build it) first. Received: "
-                f"values.shape={tuple(values.shape)}"
-            )
-        return project(values, self.value_dense)
+    def _keys_dense(self):
+        return self.value_dense  # W_2 h_s
 
     def _score(self, query, values, keys=None):
         """Additive scores `(B, T, S)` for queries `(B, T, query_dim)`."""
@@ -124,14 +105,7 @@ class BahdanauAttention(SourceAttention):
         return additive_score(query_part, keys, self.score_dense.kernel)
 
     def call(self, query, values, mask=None, keys=None):
-        mask = self._validate_call(query, values, mask)
-        if keys is not None:
-            if len(keys.shape) != 3 or keys.shape[-1] != self.units:
-                raise ValueError(
-                    "`keys` must be `precompute_values(values)`, of shape "
-                    f"(batch_size, source_length, {self.units}). "
-                    f"Received: keys.shape={tuple(keys.shape)}"
-                )
+        mask = self._validate_call(query, values, mask, keys)
         return self._attend(query, values, mask, keys=keys)
 
     def get_config(self):

@@ -190,8 +190,8 @@ class LocalAttention(LuongAttention):
         gaussian = ops.exp(-ops.square(s - p) / (2.0 * sigma**2))
         return align * gaussian  # exactly 0 outside the window
 
-    def call(self, query, values, mask=None, step=None):
-        mask = self._validate_call(query, values, mask)
+    def call(self, query, values, mask=None, step=None, keys=None):
+        mask = self._validate_call(query, values, mask, keys)
         single_step = len(query.shape) == 2
         if self.mode == "local-m":
             if step is None and single_step:
@@ -216,7 +216,9 @@ class LocalAttention(LuongAttention):
             weights = self._local_weights(scores, positions, mask)
             return ops.cast(weights, values.dtype)
 
-        context, weights = self._attend(query, values, mask, local_weights)
+        context, weights = self._attend(
+            query, values, mask, local_weights, keys=keys
+        )
         if not self.return_positions:
             return context, weights
         positions = aligned["positions"]

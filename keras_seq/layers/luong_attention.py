@@ -165,9 +165,51 @@ class SourceAttention(keras.layers.Layer):
     # Outputs of `call`: (context, weights).
     _num_outputs = 2
 
-    def _validate_call(self, query, values, mask):
+    def _keys_dense(self):
+        """The bias-free `Dense` applied to every source state in the score
+        (e.g. `W_a` of "general"), or `None` if the score uses `h_s` as is."""
+        return None
+
+    def precompute_values(self, values):
+        """The source-side projection of the score for every position.
+
+        It does not change while decoding, so a decoder computes it once
+        per source and passes `keys=` at every step instead of projecting
+        all source states again at each one.
+
+        Args:
+            values: encoder states `(batch_size, source_length, value_dim)`.
+
+        Returns:
+            keys `(batch_size, source_length, key_dim)` (`values` itself for
+            a score without a source projection).
+        """
+        if len(values.shape) != 3:
+            raise ValueError(
+                "`values` must have shape (batch_size, source_length, "
+                f"value_dim). Received: values.shape={tuple(values.shape)}"
+            )
+        if not self.built:
+            raise ValueError(
+                "`precompute_values` needs the layer's weights: call the "
+                "layer once (or build it) first. Received: "
+                f"values.shape={tuple(values.shape)}"
+            )
+        dense = self._keys_dense()
+        return values if dense is None else project(values, dense)
+
+    def _validate_call(self, query, values, mask, keys=None):
         check_query_values_ranks(query.shape, values.shape)
         check_floating(query, values)
+        if keys is not None:
+            dense = self._keys_dense()
+            key_dim = values.shape[-1] if dense is None else dense.units
+            if len(keys.shape) != 3 or keys.shape[-1] != key_dim:
+                raise ValueError(
+                    "`keys` must be `precompute_values(values)`, of shape "
+                    f"(batch_size, source_length, {key_dim}). "
+                    f"Received: keys.shape={tuple(keys.shape)}"
+                )
         return standardize_mask(mask, values)
 
     def _global_weights(self, scores, mask):
@@ -335,7 +377,7 @@ class LuongAttention(SourceAttention):
             self.score_dense.build((None, None, None, units))
         self.built = True
 
-    def _score(self, query, values):
+    def _score(self, query, values, keys=None):
         """Alignment scores, Luong et al. 2015 eq. 8 (MATH.md eq. 6).
 
         Subclasses (e.g. `LocalAttention`) reuse this hook and change only
@@ -344,23 +386,30 @@ class LuongAttention(SourceAttention):
         Args:
             query: `(batch_size, target_length, query_dim)`.
             values: `(batch_size, source_length, value_dim)`.
+            keys: optional `precompute_values(values)`.
 
         Returns:
             Scores `(batch_size, target_length, source_length)`.
         """
-        if self.score == "dot":
-            return ops.einsum("btd,bsd->bts", query, values)
-        if self.score == "general":
-            keys = project(values, self.general_dense)  # W_a h_s, (B, S, q)
+        if keys is None:
+            keys = self.precompute_values(values)
+        if self.score in ("dot", "general"):
+            # dot: q_t . h_s; general: q_t . (W_a h_s), keys (B, S, q).
             return ops.einsum("btd,bsd->bts", query, keys)
-        # concat: v_a^T tanh(W_q q_t + W_h h_s).
+        # concat: v_a^T tanh(W_q q_t + W_h h_s), keys = W_h h_s.
         query_part = project(query, self.query_dense)  # (B, T, units)
-        value_part = project(values, self.value_dense)  # (B, S, units)
-        return additive_score(query_part, value_part, self.score_dense.kernel)
+        return additive_score(query_part, keys, self.score_dense.kernel)
 
-    def call(self, query, values, mask=None):
-        mask = self._validate_call(query, values, mask)
-        return self._attend(query, values, mask)
+    def _keys_dense(self):
+        if self.score == "general":
+            return self.general_dense
+        if self.score == "concat":
+            return self.value_dense
+        return None
+
+    def call(self, query, values, mask=None, keys=None):
+        mask = self._validate_call(query, values, mask, keys)
+        return self._attend(query, values, mask, keys=keys)
 
     def get_config(self):
         config = super().get_config()

@@ -382,8 +382,9 @@ class RNNSeq2Seq(keras.Model):
             source_ids, padding_mask=source_mask, training=training
         )
         memory = {"values": values, "source_mask": source_mask}
-        if self.attention == "bahdanau":
-            # W_2 h_s does not change while decoding: compute it once.
+        if self.attention is not None:
+            # The source side of the score (W_a h_s, W_2 h_s...) does not
+            # change while decoding: compute it once, not at every step.
             memory["keys"] = self.attention_layer.precompute_values(values)
         if self.attention is None and self.context == "every_step":
             # c = h_Tx: the top layer's final hidden state (MATH.md eq. 2).
@@ -398,22 +399,13 @@ class RNNSeq2Seq(keras.Model):
         return memory, carry
 
     def _attend(self, query, memory, step):
-        if self.attention == "local":
-            return self.attention_layer(
-                query,
-                memory["values"],
-                mask=memory["source_mask"],
-                step=step,
-            )
-        if self.attention == "bahdanau":
-            return self.attention_layer(
-                query,
-                memory["values"],
-                mask=memory["source_mask"],
-                keys=memory["keys"],
-            )
+        kwargs = {"step": step} if self.attention == "local" else {}
         return self.attention_layer(
-            query, memory["values"], mask=memory["source_mask"]
+            query,
+            memory["values"],
+            mask=memory["source_mask"],
+            keys=memory["keys"],
+            **kwargs,
         )
 
     def _decoder_step(self, embedded, carry, memory, step, training=None):
@@ -572,9 +564,10 @@ class RNNSeq2Seq(keras.Model):
         """Encodes the source; returns the flat dict the decoder carries.
 
         Keys: `values` `(B, S, H)`, `source_mask` `(B, S)` bool, `context`
-        `(B, H)` (Cho's variant only), `keys` `(B, S, H)` (Bahdanau's
-        precomputed `W_2 h_s`), `h_i`/`c_i` `(B, H)` per decoder
-        layer and `feed` `(B, H)` (input feeding only).
+        `(B, H)` (Cho's variant only), `keys` `(B, S, K)` (attentional
+        models: the score's source side, e.g. `W_a h_s`, computed once),
+        `h_i`/`c_i` `(B, H)` per decoder layer and `feed` `(B, H)` (input
+        feeding only).
         """
         self.build()
         memory, carry = self._encode(source_ids, training=False)

@@ -115,6 +115,38 @@ def test_single_step_matches_numpy(score):
     )
 
 
+@pytest.mark.parametrize("score", ["dot", "general", "concat"])
+def test_precomputed_keys_match_numpy(score):
+    # A decoder computes the source side of the score once
+    # (`precompute_values`) and passes `keys=` at every step.
+    dq = DV if score == "dot" else DQ
+    query, values, mask = _inputs(dq=dq, seed=2)
+    layer = LuongAttention(score=score, units=3 if score == "concat" else None)
+    with pytest.raises(ValueError, match="call the layer once"):
+        layer.precompute_values(values)
+    layer(query, values, mask=mask)  # builds the weights
+    keys = layer.precompute_values(values)
+    expected = {"dot": values, "general": None, "concat": None}[score]
+    if expected is None:
+        name = "general_dense" if score == "general" else "value_dense"
+        expected = values.astype("float64") @ _kernel(layer, name)
+    np.testing.assert_allclose(ops.convert_to_numpy(keys), expected, atol=1e-5)
+    ref_c, ref_w = numpy_attention(
+        numpy_scores(layer, query, values), values, mask
+    )
+    for t in range(T):
+        context, weights = layer(query[:, t], values, mask=mask, keys=keys)
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(weights), ref_w[:, t], atol=1e-5
+        )
+        np.testing.assert_allclose(
+            ops.convert_to_numpy(context), ref_c[:, t], atol=1e-5
+        )
+    bad_keys = np.zeros((B, S, 11), "float32")
+    with pytest.raises(ValueError, match=r"Received: keys.shape=\(3, 6, 11\)"):
+        layer(query, values, mask=mask, keys=bad_keys)
+
+
 def test_concat_units_sets_hidden_size():
     query, values, mask = _inputs()
     layer = LuongAttention(score="concat", units=11)
