@@ -14,7 +14,7 @@ test dates, and saves to `--output-dir`:
 - `results.json`: the settings and the measured figures.
 
 Example:
-    keras-seq demo --epochs 3 --output-dir outputs/demo
+    keras-seq demo --epochs 4 --output-dir outputs/demo
     keras-seq demo --attention none  # fixed-context baseline (Sutskever)
     keras-seq demo --architecture transformer --epochs 5
 """
@@ -52,7 +52,7 @@ def add_arguments(parser):
         "(default: outputs/demo)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=3, help="training epochs (default: 3)"
+        "--epochs", type=int, default=4, help="training epochs (default: 4)"
     )
     parser.add_argument(
         "--architecture",
