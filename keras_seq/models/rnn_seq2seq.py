@@ -385,7 +385,9 @@ class RNNSeq2Seq(keras.Model):
         if self.attention is not None:
             # The source side of the score (W_a h_s, W_2 h_s...) does not
             # change while decoding: compute it once, not at every step.
-            memory["keys"] = self.attention_layer.precompute_values(values)
+            keys = self.attention_layer.precompute_values(values)
+            if keys is not values:  # "dot" uses h_s itself: no second copy
+                memory["keys"] = keys
         if self.attention is None and self.context == "every_step":
             # c = h_Tx: the top layer's final hidden state (MATH.md eq. 2).
             memory["context"] = states[-1][0]
@@ -404,7 +406,7 @@ class RNNSeq2Seq(keras.Model):
             query,
             memory["values"],
             mask=memory["source_mask"],
-            keys=memory["keys"],
+            keys=memory.get("keys"),
             **kwargs,
         )
 
@@ -564,8 +566,8 @@ class RNNSeq2Seq(keras.Model):
         """Encodes the source; returns the flat dict the decoder carries.
 
         Keys: `values` `(B, S, H)`, `source_mask` `(B, S)` bool, `context`
-        `(B, H)` (Cho's variant only), `keys` `(B, S, K)` (attentional
-        models: the score's source side, e.g. `W_a h_s`, computed once),
+        `(B, H)` (Cho's variant only), `keys` `(B, S, K)` (attention
+        scores with a source projection, e.g. `W_a h_s`, computed once),
         `h_i`/`c_i` `(B, H)` per decoder layer and `feed` `(B, H)` (input
         feeding only).
         """
