@@ -99,14 +99,10 @@ class BahdanauAttention(SourceAttention):
     def _score(self, query, values, keys=None):
         """Additive scores `(B, T, S)` for queries `(B, T, query_dim)`."""
         if keys is None:
-            keys = project(values, self.value_dense)  # (B, S, units)
+            keys = self.precompute_values(values)  # W_2 h_s, (B, S, units)
         query_part = project(query, self.query_dense)  # (B, T, units)
         # v^T tanh(W_1 q_t + W_2 h_s), (B, T, S).
         return additive_score(query_part, keys, self.score_dense.kernel)
-
-    def call(self, query, values, mask=None, keys=None):
-        mask = self._validate_call(query, values, mask, keys)
-        return self._attend(query, values, mask, keys=keys)
 
     def get_config(self):
         config = super().get_config()

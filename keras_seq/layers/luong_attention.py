@@ -212,6 +212,10 @@ class SourceAttention(keras.layers.Layer):
                 )
         return standardize_mask(mask, values)
 
+    def call(self, query, values, mask=None, keys=None):
+        mask = self._validate_call(query, values, mask, keys)
+        return self._attend(query, values, mask, keys=keys)
+
     def _global_weights(self, scores, mask):
         """Softmax of scores `(B, T, S)` over the unmasked source states."""
         if mask is not None:
@@ -406,10 +410,6 @@ class LuongAttention(SourceAttention):
         if self.score == "concat":
             return self.value_dense
         return None
-
-    def call(self, query, values, mask=None, keys=None):
-        mask = self._validate_call(query, values, mask, keys)
-        return self._attend(query, values, mask, keys=keys)
 
     def get_config(self):
         config = super().get_config()
