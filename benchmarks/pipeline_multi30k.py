@@ -37,8 +37,8 @@ def main():
     args = parser.parse_args()
 
     from keras_seq import cli
-    from pipelines import configs
-    from pipelines import data
+    from keras_seq_pipelines import configs
+    from keras_seq_pipelines import data
 
     start = time.time()
     argv = [

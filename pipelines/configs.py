@@ -12,7 +12,7 @@ them to the module files as JSON `custom_config`.
 
 import dataclasses
 
-# Raw CSV columns written by `pipelines.data` and read by ExampleGen.
+# Raw CSV columns written by `keras_seq_pipelines.data` and read by ExampleGen.
 SOURCE_KEY = "source"
 TARGET_KEY = "target"
 # Transformed feature names (what the Trainer reads).

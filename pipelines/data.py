@@ -19,7 +19,7 @@ import logging
 import os
 import random
 
-from pipelines import configs
+from keras_seq_pipelines import configs
 
 TRAIN_SPLIT = "train"
 EVAL_SPLIT = "eval"

@@ -34,7 +34,7 @@ from tfx.types.component_spec import ExecutionParameter
 from tfx.utils import io_utils
 from tfx.utils import path_utils
 
-from pipelines import configs
+from keras_seq_pipelines import configs
 
 BLESSED_KEY = "blessed"
 CURRENT_MODEL_ID_KEY = "current_model_id"

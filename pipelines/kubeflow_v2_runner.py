@@ -9,7 +9,8 @@ image must contain keras-seq (`pip install keras-seq[pipeline]`) so the
 module files and the BleuEvaluator executor import; the module files are
 referenced at their path inside that image (`--module-root`).
 
-    python -m pipelines.kubeflow_v2_runner --output-file pipeline.json \\
+    python -m keras_seq_pipelines.kubeflow_v2_runner \\
+        --output-file pipeline.json \\
         --pipeline-root gs://b/root --data-dir gs://b/data \\
         --serving-model-dir gs://b/serving/translator --image IMAGE
 """
@@ -18,8 +19,8 @@ import argparse
 import os
 import sys
 
-from pipelines import configs
-from pipelines import pipeline
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import pipeline
 
 
 def compile_pipeline(
@@ -37,7 +38,8 @@ def compile_pipeline(
     """Writes the Kubeflow V2 JSON spec; returns its path.
 
     The Transform and Trainer functions are referenced by dotted name
-    (`pipelines.preprocessing.preprocessing_fn`, `pipelines.trainer.run_fn`),
+    (`keras_seq_pipelines.preprocessing.preprocessing_fn`,
+    `keras_seq_pipelines.trainer.run_fn`),
     so nothing is uploaded to `pipeline_root` at compile time.
     """
     from tfx import v1 as tfx

@@ -12,7 +12,8 @@ Beam options pass through unchanged, so the data components scale out with
 (plus that runner's own options); the default is the in-process
 DirectRunner.
 
-    python -m pipelines.local_runner --dataset dates --output-dir out \\
+    python -m keras_seq_pipelines.local_runner --dataset dates \\
+        --output-dir out \\
         -- --runner=DirectRunner --direct_num_workers=1
 """
 
@@ -20,7 +21,7 @@ import argparse
 import os
 import sys
 
-from pipelines import configs
+from keras_seq_pipelines import configs
 
 DEFAULT_BEAM_ARGS = ("--runner=DirectRunner", "--direct_num_workers=1")
 
@@ -54,8 +55,8 @@ def run_local(
     Args:
         output_dir: root of everything the run writes.
         data_dir: folder with `train/*.csv` and `eval/*.csv`; defaults to
-            `output_dir/data` (write it first with `pipelines.data`).
-        dataset_config, model_config: see `pipelines.configs`.
+            `output_dir/data` (write it first with `keras_seq_pipelines.data`).
+        dataset_config, model_config: see `keras_seq_pipelines.configs`.
         beam_pipeline_args: Beam options for the data components.
         enable_cache: reuse outputs of unchanged components.
 
@@ -64,8 +65,8 @@ def run_local(
     """
     from tfx import v1 as tfx
 
-    from pipelines import data
-    from pipelines import pipeline
+    from keras_seq_pipelines import data
+    from keras_seq_pipelines import pipeline
 
     where = paths(output_dir, model_name)
     data_dir = data_dir or where["data_dir"]

@@ -14,13 +14,16 @@ import os
 
 from tfx import v1 as tfx
 
-from pipelines import configs
-from pipelines import data
-from pipelines.evaluation import BleuEvaluator
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import data
+from keras_seq_pipelines.evaluation import BleuEvaluator
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 PREPROCESSING_MODULE_FILE = os.path.join(_HERE, "preprocessing.py")
 TRAINER_MODULE_FILE = os.path.join(_HERE, "trainer.py")
+# The same functions by dotted name, for installed (container) runs.
+PREPROCESSING_FN = "keras_seq_pipelines.preprocessing.preprocessing_fn"
+RUN_FN = "keras_seq_pipelines.trainer.run_fn"
 
 COMPONENT_IDS = (
     "CsvExampleGen",
@@ -58,7 +61,7 @@ def create_pipeline(
         pipeline_name: name recorded in ML Metadata.
         pipeline_root: folder (or bucket path) for component outputs.
         data_dir: folder with `train/*.csv` and `eval/*.csv` (header
-            `source,target`), as written by `pipelines.data`.
+            `source,target`), as written by `keras_seq_pipelines.data`.
         serving_model_dir: Pusher destination; blessed models land in
             `serving_model_dir/<version>/`, so pass `<base>/<model_name>` for
             TF Serving's `<model_name>/<version>/` layout.
@@ -77,9 +80,10 @@ def create_pipeline(
         trainer_module_file: Trainer module file.
         distribution_strategy: `"auto"` (from the hardware), `"mirrored"`,
             `"one_device"` or `"tpu"`.
-        use_installed_modules: reference `pipelines.preprocessing` and
-            `pipelines.trainer` by dotted name (they must be installed where
-            the components run, e.g. in the container image) instead of
+        use_installed_modules: reference `keras_seq_pipelines.preprocessing`
+            and `keras_seq_pipelines.trainer` by dotted name (they must be
+            installed where the components run, e.g. in the container
+            image) instead of
             packaging the module files as a wheel under `pipeline_root`.
 
     Returns:
@@ -116,14 +120,14 @@ def create_pipeline(
         schema=schema_gen.outputs["schema"],
         custom_config=dataset_config.to_dict(),
         **(
-            {"preprocessing_fn": "pipelines.preprocessing.preprocessing_fn"}
+            {"preprocessing_fn": PREPROCESSING_FN}
             if use_installed_modules
             else {"module_file": preprocessing_module_file}
         ),
     )
     trainer = tfx.components.Trainer(
         **(
-            {"run_fn": "pipelines.trainer.run_fn"}
+            {"run_fn": RUN_FN}
             if use_installed_modules
             else {"module_file": trainer_module_file}
         ),

@@ -2,9 +2,9 @@
 
 TFX's Transform component imports this file by path and calls
 `preprocessing_fn(inputs, custom_config)`, where `custom_config` is
-`pipelines.configs.DatasetConfig.to_dict()`. The same graph is saved by
-Transform and applied again inside the serving signature (serving/export.py),
-so training and serving tokenize identically.
+`keras_seq_pipelines.configs.DatasetConfig.to_dict()`. The same graph is
+saved by Transform and applied again inside the serving signature
+(serving/export.py), so training and serving tokenize identically.
 
 Token ids follow docs/design.md: PAD 0, UNK 1, BOS 2, EOS 3; the vocabulary
 computed by `tft.compute_and_apply_vocabulary` (most frequent first) starts at
@@ -30,7 +30,7 @@ from keras_seq.text.special_tokens import EOS_ID
 from keras_seq.text.special_tokens import PAD_ID
 from keras_seq.text.special_tokens import RESERVED_TOKENS
 from keras_seq.text.special_tokens import UNK_ID
-from pipelines import configs
+from keras_seq_pipelines import configs
 
 NUM_RESERVED_IDS = len(RESERVED_TOKENS)
 

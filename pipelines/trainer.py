@@ -11,7 +11,7 @@ keras-seq model built from that configuration:
 trained teacher-forced on Transform's output (`source_ids`, `target_in` ->
 `target_out`, the batch format of docs/design.md) under a distribution
 strategy chosen from the hardware, then exported by
-`serving.export.export_translator` with the Transform graph inside.
+`keras_seq_serving.export.export_translator` with the Transform graph inside.
 
 `train_and_export` does the same outside TFX (tests, benchmarks).
 """
@@ -23,9 +23,9 @@ import os
 import keras
 import tensorflow as tf
 
-from pipelines import configs
-from pipelines import distribution
-from serving import export
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import distribution
+from keras_seq_serving import export
 
 
 def _expand(patterns):

@@ -13,7 +13,7 @@ library) and accepts an op if
 
 Run it as a script so the registry stays clean:
 
-    python -m serving.op_check path/to/saved_model
+    python -m keras_seq_serving.op_check path/to/saved_model
 
 Exit status 0 when every op is supported, 1 otherwise (the unsupported ops
 are printed).
@@ -113,7 +113,7 @@ def unsupported_ops(saved_model_dir):
     if "tensorflow_text" in sys.modules:
         raise RuntimeError(
             "tensorflow_text is imported in this process, so its ops look "
-            "like core ops. Run `python -m serving.op_check` instead."
+            "like core ops. Run `python -m keras_seq_serving.op_check` instead."
         )
     return [
         op
@@ -125,7 +125,7 @@ def unsupported_ops(saved_model_dir):
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     if len(argv) != 1:
-        print("usage: python -m serving.op_check SAVED_MODEL_DIR")
+        print("usage: python -m keras_seq_serving.op_check SAVED_MODEL_DIR")
         return 2
     ops = list_ops(argv[0])
     bad = unsupported_ops(argv[0])

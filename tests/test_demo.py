@@ -8,10 +8,10 @@ import keras
 import numpy as np
 import pytest
 
-from keras_seq import demo
-from keras_seq.cli import main
 from keras_seq.models import RNNSeq2Seq
 from keras_seq.models import TransformerSeq2Seq
+from keras_seq_apps import demo
+from keras_seq_apps.cli import main
 
 
 def _args(tmp_path, *argv):

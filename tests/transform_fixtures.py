@@ -6,8 +6,8 @@ import os
 
 import tensorflow as tf
 
-from pipelines import configs
-from pipelines import preprocessing
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import preprocessing
 
 RAW_FEATURE_SPEC = {
     configs.SOURCE_KEY: tf.io.VarLenFeature(tf.string),

@@ -14,7 +14,7 @@ import textwrap
 import keras
 import pytest
 
-from pipelines import distribution
+from keras_seq_pipelines import distribution
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -61,7 +61,7 @@ SCRIPT = textwrap.dedent(
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
     import keras
-    from pipelines import configs, distribution, trainer
+    from keras_seq_pipelines import configs, distribution, trainer
 
     model_config = configs.ModelConfig(
         architecture="rnn",

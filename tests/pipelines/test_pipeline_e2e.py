@@ -11,7 +11,7 @@ import pytest
 from ml_metadata.proto import metadata_store_pb2
 
 from keras_seq import cli
-from pipelines import data
+from keras_seq_pipelines import data
 
 pytestmark = pytest.mark.e2e
 

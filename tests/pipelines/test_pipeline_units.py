@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from pipelines import configs
-from pipelines import data
-from pipelines import evaluation
-from pipelines import preprocessing
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import data
+from keras_seq_pipelines import evaluation
+from keras_seq_pipelines import preprocessing
 
 # ---------------------------------------------------------------- data
 
@@ -322,7 +322,7 @@ def test_bleu_evaluator_rejects_unknown_tokenizer():
 
 
 def test_kubeflow_v2_compiles_offline(tmp_path):
-    from pipelines import kubeflow_v2_runner
+    from keras_seq_pipelines import kubeflow_v2_runner
 
     path = kubeflow_v2_runner.compile_pipeline(
         output_file=str(tmp_path / "spec" / "keras_seq.json"),
@@ -353,12 +353,12 @@ def test_kubeflow_v2_compiles_offline(tmp_path):
     # The evaluator depends on the Trainer's model.
     assert "Trainer" in tasks["BleuEvaluator"]["dependentTasks"]
     text = json.dumps(spec)
-    assert "pipelines.trainer.run_fn" in text
-    assert "pipelines.evaluation.BleuEvaluatorExecutor" in text
+    assert "keras_seq_pipelines.trainer.run_fn" in text
+    assert "keras_seq_pipelines.evaluation.BleuEvaluatorExecutor" in text
 
 
 def test_create_pipeline_wires_every_component(tmp_path):
-    from pipelines import pipeline
+    from keras_seq_pipelines import pipeline
 
     p = pipeline.create_pipeline(
         "t",
@@ -374,7 +374,7 @@ def test_create_pipeline_wires_every_component(tmp_path):
 
 
 def test_local_runner_needs_the_data_folders(tmp_path):
-    from pipelines import local_runner
+    from keras_seq_pipelines import local_runner
 
     with pytest.raises(ValueError, match="Received: data_dir="):
         local_runner.run_local(str(tmp_path), data_dir=str(tmp_path / "x"))
@@ -412,7 +412,7 @@ def test_transform_module_is_a_partial_friendly_function():
 def test_summarize_reports_evaluation_and_suggests_a_corpus_example(tmp_path):
     import json
 
-    from pipelines import local_runner
+    from keras_seq_pipelines import local_runner
 
     where = local_runner.paths(str(tmp_path))
     metrics_dir = os.path.join(

@@ -10,8 +10,8 @@ import tensorflow as tf
 from transform_fixtures import run_transform
 
 from keras_seq.datasets import load_dates
-from pipelines import configs
-from pipelines import trainer
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import trainer
 
 pytestmark = pytest.mark.slow
 

@@ -2,7 +2,7 @@
 
 Runs the real Transform `preprocessing_fn` with tf.Transform on Beam (in
 process), trains a tiny `keras_seq.models.RNNSeq2Seq` for a few epochs on
-the transformed dates and exports it with `serving.export`. No TFX
+the transformed dates and exports it with `keras_seq_serving.export`. No TFX
 orchestration, so it takes seconds.
 """
 
@@ -15,8 +15,8 @@ import tensorflow as tf
 from transform_fixtures import run_transform
 
 from keras_seq.text import special_tokens
-from pipelines import configs
-from pipelines import trainer
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -57,10 +57,10 @@ def detokenize_rows(token_ids, vocabulary, separator):
 
 
 def run_op_check(export_dir):
-    """`python -m serving.op_check export_dir` in a fresh process (this one
-    has tensorflow_text loaded); returns the CompletedProcess."""
+    """`python -m keras_seq_serving.op_check export_dir` in a fresh process
+    (this one has tensorflow_text loaded); returns the CompletedProcess."""
     return subprocess.run(
-        [sys.executable, "-m", "serving.op_check", export_dir],
+        [sys.executable, "-m", "keras_seq_serving.op_check", export_dir],
         capture_output=True,
         text=True,
         cwd=REPO,
@@ -103,7 +103,7 @@ def build_translator(
         pairs = load_dates(num_train=num_train, num_val=0, num_test=50, seed=1)
     else:
         from keras_seq.datasets import load_multi30k
-        from pipelines.data import MULTI30K_DIR
+        from keras_seq_pipelines.data import MULTI30K_DIR
 
         architecture = "transformer"
         model_kwargs = {
@@ -136,7 +136,7 @@ def build_translator(
     trainer.compile_model(model, model_config)
     model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
     export_dir = os.path.join(output_dir, "serving", "translator", "1")
-    from serving import export
+    from keras_seq_serving import export
 
     export.export_translator(
         model,

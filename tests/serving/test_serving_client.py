@@ -18,7 +18,7 @@ import tensorflow_text  # noqa: F401
 from tensorflow_serving.apis import predict_pb2
 from tensorflow_serving.apis import prediction_service_pb2_grpc
 
-from serving import client
+from keras_seq_serving import client
 
 SENTENCES = ["25 November 2026", "2042.1.5", ""]
 

@@ -14,8 +14,8 @@ from serving_fixtures import run_op_check
 from serving_fixtures import session_run
 
 from keras_seq.text import special_tokens
-from pipelines import configs
-from serving import export
+from keras_seq_pipelines import configs
+from keras_seq_serving import export
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 VENV_BIN = os.path.join(REPO, ".venv", "bin")
@@ -211,7 +211,7 @@ def test_all_ops_are_available_in_stock_tf_serving(translator):
 
 def test_op_check_flags_ops_outside_the_allow_list(translator, tmp_path):
     code = (
-        "import sys; from serving import op_check as c;"
+        "import sys; from keras_seq_serving import op_check as c;"
         "ops = c.list_ops(sys.argv[1]);"
         "print(c.is_core_op('CaseFoldUTF8'), c.is_core_op('MatMul'),"
         " 'CaseFoldUTF8' in ops, 'MatMul' in ops or 'BatchMatMulV2' in ops"

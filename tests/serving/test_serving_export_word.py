@@ -12,7 +12,7 @@ from serving_fixtures import run_op_check
 from serving_fixtures import session_run
 
 from keras_seq.text import special_tokens
-from pipelines import configs
+from keras_seq_pipelines import configs
 
 pytestmark = pytest.mark.slow
 

@@ -19,8 +19,8 @@ import sys
 import threading
 import time
 
-from pipelines import configs
-from pipelines import data
+from keras_seq_pipelines import configs
+from keras_seq_pipelines import data
 
 
 def add_arguments(parser):
@@ -196,7 +196,7 @@ def write_data(args, data_dir):
 
 
 def _run(args):
-    from pipelines import local_runner
+    from keras_seq_pipelines import local_runner
 
     output_dir = os.path.abspath(args.output_dir)
     data_dir = os.path.abspath(
@@ -241,7 +241,7 @@ def _run(args):
 
 
 def _compile_kubeflow(args):
-    from pipelines import kubeflow_v2_runner
+    from keras_seq_pipelines import kubeflow_v2_runner
 
     dataset_config, model_config = configs.preset(args.dataset)
     path = kubeflow_v2_runner.compile_pipeline(

@@ -96,7 +96,7 @@ def run(args):
         print("keras-seq translate: no sentence given", file=sys.stderr)
         return 2
     if args.server:
-        from serving.client import TranslationClient
+        from keras_seq_serving.client import TranslationClient
 
         signature = "n_best" if args.n_best else "serving_default"
         client = TranslationClient(args.server, args.model_name, signature)
