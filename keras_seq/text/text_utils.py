@@ -33,6 +33,15 @@ def _row_to_str(row, index, name):
             f"`{name}` must hold strings, but row {index} is of type "
             f"{type(row).__name__}. Received: {name}[{index}]={row!r}"
         )
+    try:
+        row.encode("utf-8")
+    except UnicodeEncodeError as error:
+        # A lone surrogate (e.g. from a bad `surrogateescape` decode) has no
+        # UTF-8 encoding.
+        raise ValueError(
+            f"`{name}` row {index} cannot be encoded as UTF-8 ({error}). "
+            f"Received: {name}[{index}]={row!r}"
+        ) from None
     if not row.strip():
         raise ValueError(
             f"`{name}` row {index} is empty or whitespace only; every text "
@@ -115,8 +124,46 @@ def to_string_tensor(texts, name="texts"):
     return tf.constant(rows, dtype=tf.string, shape=[len(rows)]), is_scalar
 
 
+def clean_text(texts):
+    """Valid UTF-8, control characters as spaces, whitespace collapsed.
+
+    The first step of every keras-seq tokenizer (the documented
+    normalization that `detokenize(tokenize(s))` gives back):
+
+    - bytes that are not UTF-8 become U+FFFD (inside a graph nothing can
+      raise for one bad row);
+    - control characters (Unicode category Cc: NUL, escape, DEL...) become
+      spaces. They carry no text, and NUL would otherwise end the string
+      for `tf.strings.lower`, silently dropping the rest of the text;
+    - runs of whitespace become one space; leading and trailing whitespace
+      are removed.
+
+    Args:
+        texts: tf.string tensor of any shape.
+    """
+    texts = tf.strings.unicode_transcode(
+        texts,
+        input_encoding="UTF-8",
+        output_encoding="UTF-8",
+        errors="replace",
+        replacement_char=0xFFFD,
+    )
+    texts = tf.strings.regex_replace(texts, r"\p{Cc}", " ")
+    return collapse_whitespace(texts)
+
+
+def collapse_whitespace(texts):
+    """Runs of whitespace (ASCII or Unicode separators) -> one space, and
+    no leading or trailing whitespace."""
+    texts = tf.strings.regex_replace(texts, r"[\s\p{Z}]+", " ")
+    return tf.strings.strip(texts)
+
+
 def normalize(texts, lowercase, normalization="NFKC", strip_accents=False):
-    """Unicode-normalizes and optionally lower-cases a tf.string tensor.
+    """Cleans, Unicode-normalizes and optionally lower-cases text.
+
+    `clean_text` runs first (see there), then the normalization form, then
+    lower-casing.
 
     Args:
         texts: tf.string tensor of any shape.
@@ -130,8 +177,11 @@ def normalize(texts, lowercase, normalization="NFKC", strip_accents=False):
         strip_accents: decompose (NFD) and drop combining marks, as the
             uncased BERT vocabularies expect ("café" -> "cafe").
     """
+    texts = clean_text(texts)
     if normalization is not None:
         texts = tf_text.normalize_utf8(texts, normalization)
+        # NFKC maps e.g. U+00A0 (no-break space) to a space: collapse again.
+        texts = collapse_whitespace(texts)
     if lowercase:
         texts = tf.strings.lower(texts, encoding="utf-8")
     if strip_accents:
@@ -151,7 +201,13 @@ def validate_normalization(normalization):
         )
 
 
-def split_words(texts):
+# OpenNMT Tokenizer's joiner: a token written without a space before it in
+# the text carries this prefix ("läuft." -> "läuft", "￭."), so detokenizing
+# puts the text back together exactly.
+JOINER = "\uffed"
+
+
+def split_words(texts, joiner=None):
     """Splits normalized texts into word, number and punctuation tokens.
 
     Whitespace separates tokens and every punctuation or symbol character is
@@ -162,14 +218,57 @@ def split_words(texts):
     spaces as one "Common" script and would glue "25/11/2026" into a single
     token.
 
+    With a `joiner`, every token that follows another without a space in
+    between is prefixed with it: "Ein Hund läuft." -> "Ein", "Hund",
+    "läuft", "￭."; "2026-11-25" -> "2026", "￭-", "￭11", "￭-", "￭25". Then
+    `join_words` restores the spacing exactly (the joiner annotation of the
+    OpenNMT Tokenizer).
+
     Args:
         texts: rank-1 tf.string tensor `(batch_size,)`.
+        joiner: None (spacing is not kept) or the marker string.
 
     Returns:
         tf.RaggedTensor of tf.string, shape `(batch_size, None)`.
     """
-    words = tf_text.regex_split(
-        texts, _WHITESPACE_AND_PUNCTUATION, _PUNCTUATION
-    )
-    pieces = tf_text.UnicodeScriptTokenizer().tokenize(words.flat_values)
+    words = tf_text.WhitespaceTokenizer().tokenize(texts)  # (B, words)
+    pieces = tf_text.regex_split(
+        words.flat_values, _WHITESPACE_AND_PUNCTUATION, _PUNCTUATION
+    )  # (words, pieces)
+    scripts = tf_text.UnicodeScriptTokenizer().tokenize(pieces.flat_values)
+    pieces = pieces.with_flat_values(scripts).merge_dims(1, 2)
+    if joiner:
+        tokens = pieces.flat_values
+        # Index of each token inside its whitespace-separated word.
+        position = tf.range(tf.size(tokens, out_type=tf.int64)) - tf.repeat(
+            pieces.row_starts(), pieces.row_lengths()
+        )
+        tokens = tf.where(position > 0, joiner + tokens, tokens)
+        pieces = pieces.with_flat_values(tokens)
     return words.with_flat_values(pieces).merge_dims(1, 2)
+
+
+def join_words(tokens, joiner=None):
+    """Inverse of `split_words`: ragged tokens `(batch, None)` -> `(batch,)`.
+
+    Tokens are joined with spaces; with a `joiner`, the space before a
+    token carrying it is dropped (and a joiner at the very start, which a
+    model may generate, is removed).
+    """
+    texts = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
+    if joiner:
+        texts = tf.strings.regex_replace(texts, " ?" + joiner, "")
+    return texts
+
+
+def split_characters(texts):
+    """Normalized texts -> Unicode characters (spaces included).
+
+    Args:
+        texts: rank-1 tf.string tensor `(batch_size,)`.
+
+    Returns:
+        tf.RaggedTensor of tf.string `(batch_size, None)`; joining the
+        characters with "" gives the text back.
+    """
+    return tf.strings.unicode_split(texts, "UTF-8")

@@ -303,8 +303,11 @@ class Tokenizer(keras.layers.Layer):
     def detokenize(self, ids):
         """Token ids back to text.
 
-        Reading stops at the first EOS; PAD and BOS are dropped; tokens are
-        joined with single spaces (WordPiece "##" continuations are merged).
+        Reading stops at the first EOS; PAD and BOS are dropped; the tokens
+        are joined back into text the way the subclass split it (words
+        with their original spacing, characters without separator,
+        SentencePiece pieces by the SentencePiece decoder, WordPiece "##"
+        continuations merged). Ids outside `[0, vocabulary_size)` raise.
 
         Args:
             ids: int tensor `(batch_size, length)` (dense or ragged), or a
@@ -333,16 +336,49 @@ class Tokenizer(keras.layers.Layer):
         if is_single:
             ids = ids[tf.newaxis, :]
         ids = tf.cast(ids, tf.int64)
+        ids = self._check_id_range(ids)
         # Positions strictly before the first EOS (the EOS itself has a
         # cumulative count of 1 and is dropped).
         before_eos = tf.cumsum(tf.cast(ids == self.eos_id, tf.int32), 1) == 0
         keep = before_eos & (ids != self.pad_id) & (ids != self.bos_id)
-        kept = tf.ragged.boolean_mask(ids, keep)
-        tokens = tf.ragged.map_flat_values(self._id_table.lookup, kept)
-        texts = self._join_tokens(tokens)
+        texts = self._ids_to_texts(tf.ragged.boolean_mask(ids, keep))
         if is_single:
             return texts[0]
         return texts
+
+    def _check_id_range(self, ids):
+        """Ids outside `[0, vocabulary_size)` raise instead of reading as
+        [UNK] (a ValueError eagerly, an InvalidArgumentError in a graph)."""
+        size = len(self._vocabulary)
+        if tf.executing_eagerly():
+            values = ids.numpy()
+            bad = (values < 0) | (values >= size)
+            if bad.any():
+                row, column = (int(i) for i in np.argwhere(bad)[0])
+                raise ValueError(
+                    "`ids` must be token ids in [0, vocabulary_size="
+                    f"{size}). Received: ids[{row}, {column}]="
+                    f"{int(values[row, column])}"
+                )
+            return ids
+        with tf.control_dependencies(
+            [
+                tf.debugging.assert_non_negative(
+                    ids, message="Token ids must be >= 0."
+                ),
+                tf.debugging.assert_less(
+                    ids,
+                    tf.constant(size, ids.dtype),
+                    message="Token ids must be < vocabulary_size.",
+                ),
+            ]
+        ):
+            return tf.identity(ids)
+
+    def _ids_to_texts(self, ids):
+        """Ragged int64 ids `(batch, None)` (specials removed) -> texts."""
+        tokens = tf.ragged.map_flat_values(self._id_table.lookup, ids)
+        return self._join_tokens(tokens)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape) + (None,)

@@ -41,15 +41,21 @@ def test_reserved_tokens_first(tokenizer):
 
 
 def test_splits_words_digits_and_punctuation(tokenizer):
+    # A token glued to the previous one (no space between) carries the
+    # joiner, so the text can be rebuilt.
     assert _tokens(tokenizer, "A man, a plan: the 25th of November 2026!") == [
-        "a", "man", ",", "a", "plan", ":", "the", "25", "th", "of",
-        "november", "2026", "!",
+        "a", "man", "￭,", "a", "plan", "￭:", "the", "25", "￭th", "of",
+        "november", "2026", "￭!",
     ]  # fmt: skip
-    assert _tokens(tokenizer, "25/11/2026") == ["25", "/", "11", "/", "2026"]
+    assert _tokens(tokenizer, "25/11/2026") == [
+        "25", "￭/", "￭11", "￭/", "￭2026",
+    ]  # fmt: skip
     # A hyphen is a token; the apostrophe too.
     assert _tokens(tokenizer, "a man's day - 2026") == [
-        "a", "man", "'", "s", "day", "-", "2026",
+        "a", "man", "￭'", "￭s", "day", "-", "2026",
     ]  # fmt: skip
+    plain = WordTokenizer.from_corpus(CORPUS, joiner=None)
+    assert _tokens(plain, "25/11/2026") == ["25", "/", "11", "/", "2026"]
 
 
 def test_unicode_normalization_and_case_folding(tokenizer):
@@ -61,6 +67,8 @@ def test_unicode_normalization_and_case_folding(tokenizer):
     assert tokens == ["weiße", "männer"]
     assert _tokens(tokenizer, "Ｍａｎ") == ["man"]
     assert "[UNK]" not in _tokens(tokenizer, "Zwei junge Männer.")
+    # Control characters are spaces: NUL does not end the text.
+    assert _tokens(tokenizer, "a\x00man\x1b day") == ["a", "man", "day"]
 
 
 def test_oov_maps_to_unk(tokenizer):
@@ -129,9 +137,16 @@ def test_detokenize_stops_at_eos_and_drops_pad_bos(tokenizer):
     out = tokenizer.detokenize(ragged).numpy().tolist()
     assert out == [b"a man [UNK]", b"man"]
     assert tokenizer.detokenize([a, EOS_ID, man]).numpy() == b"a"
-    # Ids outside the vocabulary read as the unknown token.
-    out = tokenizer.detokenize([[a, 10_000, -1]]).numpy().tolist()
-    assert out == [b"a [UNK] [UNK]"]
+    # Ids outside the vocabulary are an error, not "[UNK]".
+    size = tokenizer.vocabulary_size
+    with pytest.raises(ValueError, match=r"Received: ids\[0, 1\]=10000"):
+        tokenizer.detokenize([[a, 10_000]])
+    with pytest.raises(ValueError, match=r"Received: ids\[0, 2\]=-1"):
+        tokenizer.detokenize([[a, a, -1]])
+    with pytest.raises(ValueError, match=f"vocabulary_size={size}"):
+        tokenizer.detokenize([[size]])
+    with pytest.raises(tf.errors.InvalidArgumentError, match="< vocabulary"):
+        tf.function(tokenizer.detokenize)(tf.constant([[a, size]]))
 
 
 def test_from_corpus_accepts_a_tf_data_dataset():
@@ -147,9 +162,13 @@ def test_round_trip_real_sentence(tokenizer):
     text = "Zwei junge weiße Männer sind im Freien in der Nähe vieler Büsche."
     ids = tokenizer.encode([text], 20, add_bos=True, add_eos=True)
     expected = (
-        "zwei junge weiße männer sind im freien in der nähe vieler büsche ."
+        "zwei junge weiße männer sind im freien in der nähe vieler büsche."
     )
     assert tokenizer.detokenize(ids).numpy()[0].decode() == expected
+    cased = WordTokenizer.from_corpus(CORPUS, lowercase=False)
+    for text in CORPUS:
+        ids = cased.tokenize([text])
+        assert cased.detokenize(ids).numpy()[0].decode() == text
 
 
 def test_empty_rows_in_graph_give_no_tokens(tokenizer):
@@ -286,3 +305,12 @@ def test_saved_model_runs_in_tf1_session_path(tokenizer, tmp_path):
         )
     np.testing.assert_array_equal(ids, expected)
     assert UNK_ID in ids[0]
+
+
+def test_lone_surrogates_and_bad_joiner_are_clear_errors(tokenizer):
+    with pytest.raises(ValueError, match="cannot be encoded as UTF-8"):
+        tokenizer.tokenize(["25 nov \udcff 2026"])
+    with pytest.raises(ValueError, match="Received: joiner=' '"):
+        WordTokenizer(RESERVED_TOKENS + ["a"], joiner=" ")
+    clone = WordTokenizer.from_config(tokenizer.get_config())
+    assert clone.joiner == tokenizer.joiner == "￭"

@@ -1,0 +1,90 @@
+"""Tests of keras_seq.text.SentencePieceTokenizer, against the
+`sentencepiece` package itself."""
+
+import gzip
+import os
+
+import keras
+import pytest
+import sentencepiece
+import tensorflow as tf
+
+from keras_seq.text import RESERVED_TOKENS
+from keras_seq.text import UNK_ID
+from keras_seq.text import SentencePieceTokenizer
+
+MULTI30K = os.path.join(
+    os.path.dirname(__file__), "..", "..", "..", "shared", "data", "multi30k"
+)
+
+
+def _lines(name, limit=None):
+    with gzip.open(os.path.join(MULTI30K, name), "rt", encoding="utf-8") as f:
+        lines = [line.rstrip("\n") for line in f]
+    return lines[:limit]
+
+
+@pytest.fixture(scope="module")
+def tokenizer():
+    return SentencePieceTokenizer.from_corpus(
+        _lines("train.de.gz", 3000), vocabulary_size=1000
+    )
+
+
+def test_reserved_pieces_and_ids(tokenizer):
+    assert tokenizer.vocabulary[:4] == RESERVED_TOKENS
+    assert tokenizer.vocabulary_size == 1000
+    assert (tokenizer.pad_id, tokenizer.bos_id, tokenizer.eos_id) == (0, 2, 3)
+
+
+def test_ids_equal_the_sentencepiece_package(tokenizer):
+    processor = sentencepiece.SentencePieceProcessor()
+    processor.LoadFromSerializedProto(tokenizer.proto)
+    for text in _lines("val.de.gz", 50):
+        ours = tokenizer.tokenize([text])[0].numpy().tolist()
+        assert ours == processor.EncodeAsIds(text), text
+
+
+def test_lossless_cased_round_trip_with_unseen_characters(tokenizer):
+    texts = [
+        "Ein Hund läuft über die Straße.",
+        "WEISSE Straße, 25th Nov. 2026!",
+        "Ǆ ☃ 中文 emoji 🙂",  # characters never seen: byte pieces
+    ]
+    ids = tokenizer.tokenize(texts)
+    assert UNK_ID not in ids.flat_values.numpy().tolist()
+    back = [t.decode("utf-8") for t in tokenizer.detokenize(ids).numpy()]
+    assert back == texts
+
+
+def test_config_and_model_file_round_trip(tokenizer, tmp_path):
+    clone = keras.saving.deserialize_keras_object(
+        keras.saving.serialize_keras_object(tokenizer)
+    )
+    text = ["Zwei Männer spielen Fußball."]
+    assert clone.tokenize(text).to_list() == tokenizer.tokenize(text).to_list()
+    path = str(tmp_path / "de.model")
+    tokenizer.save_model_file(path)
+    again = SentencePieceTokenizer.from_model_file(path)
+    assert again.vocabulary == tokenizer.vocabulary
+
+
+def test_runs_in_a_tf_function(tokenizer):
+    fn = tf.function(
+        lambda t: tokenizer.detokenize(tokenizer.encode(t, 32, add_eos=True)),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    assert fn(tf.constant(["Ein Hund."])).numpy().tolist() == [b"Ein Hund."]
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(ValueError, match="not a SentencePiece model"):
+        SentencePieceTokenizer(b"not a model")
+    with pytest.raises(ValueError, match="Received: model_type='wordpiece'"):
+        SentencePieceTokenizer.from_corpus(["a b"], model_type="wordpiece")
+    with pytest.raises(ValueError, match="Received: vocabulary_size=2"):
+        SentencePieceTokenizer.from_corpus(["a b"], vocabulary_size=2)
+    with pytest.raises(ValueError, match="training failed"):
+        SentencePieceTokenizer.from_corpus(["a b"], vocabulary_size=5000)
+    with pytest.raises(ValueError, match="not found"):
+        SentencePieceTokenizer.from_model_file(str(tmp_path / "none.model"))
