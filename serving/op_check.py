@@ -26,7 +26,13 @@ import sys
 # tensorflow-text 2.16.1 (`tensorflow_text/python/ops/_*.so`), keeping only
 # ops that already existed in the 2023 releases (2.12/2.13) that TF Serving
 # 2.16 links; newer additions are left out on purpose. Several ops carry the
-# "TFText>" prefix of the TF Lite shim ops.
+# "TFText>" prefix of the TF Lite shim ops. Linked because TF Serving's
+# tensorflow_serving/model_servers/BUILD puts
+# "@org_tensorflow_text//tensorflow_text:ops_lib" in
+# SUPPORTED_TENSORFLOW_OPS, and tensorflow_text/BUILD's `ops_lib` depends on
+# the kernels of each family below (sentencepiece_tokenizer_cc,
+# regex_split_ops_cc, normalize_ops_cc, unicode_script_tokenizer_cc,
+# whitespace_tokenizer(_v2)_cc, wordpiece/fast_wordpiece_tokenizer_cc, ...).
 TF_TEXT_SERVING_OPS = frozenset(
     {
         "CaseFoldUTF8",

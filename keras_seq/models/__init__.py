@@ -7,6 +7,7 @@ from keras_seq.models.bert import BertSpanPredictor
 from keras_seq.models.bert import load_hf_bert_checkpoint
 from keras_seq.models.rnn_seq2seq import RNNSeq2Seq
 from keras_seq.models.transformer_seq2seq import TransformerSeq2Seq
+from keras_seq.models.translator import Translator
 
 __all__ = [
     "BertClassifier",
@@ -15,5 +16,6 @@ __all__ = [
     "BertSpanPredictor",
     "RNNSeq2Seq",
     "TransformerSeq2Seq",
+    "Translator",
     "load_hf_bert_checkpoint",
 ]

@@ -1,9 +1,10 @@
-"""Builds a small exported date translator for the serving tests.
+"""Builds a small exported translator for the serving tests.
 
-Runs the real Transform `preprocessing_fn` with tf.Transform on Beam (in
-process), trains a tiny `keras_seq.models.RNNSeq2Seq` for a few epochs on
-the transformed dates and exports it with `keras_seq_serving.export`. No TFX
-orchestration, so it takes seconds.
+Trains a tiny `keras_seq.models.RNNSeq2Seq` (or `TransformerSeq2Seq`) for a
+few epochs, wraps it in a `keras_seq.models.Translator` with its
+`keras_seq.text` tokenizers and exports it with `Translator.export`, the
+path the pipeline's Trainer takes. No TFX orchestration, so it takes
+seconds.
 """
 
 import os
@@ -12,11 +13,8 @@ import sys
 
 import numpy as np
 import tensorflow as tf
-from transform_fixtures import run_transform
 
 from keras_seq.text import special_tokens
-from keras_seq_pipelines import configs
-from keras_seq_pipelines import trainer
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
 
@@ -33,17 +31,21 @@ def session_run(export_dir, signature, feeds):
         return sess.run(fetches, feed_dict=feed)
 
 
-def full_vocabulary(tft_output, name):
-    """Token list indexed by id: the reserved tokens, then the Transform
-    vocabulary `name` (read from its file, not through the model)."""
-    return special_tokens.RESERVED_TOKENS + [
-        t.decode("utf-8") for t in tft_output.vocabulary_by_name(name)
-    ]
+def join_tokens(tokens, joiner):
+    """Word tokens -> text, written here from the joiner rule (a token
+    carrying the joiner is glued to the previous one)."""
+    text = ""
+    for token in tokens:
+        if token.startswith(joiner):
+            text += token[len(joiner) :]
+        else:
+            text += (" " if text else "") + token
+    return text
 
 
-def detokenize_rows(token_ids, vocabulary, separator):
+def detokenize_rows(token_ids, vocabulary, joiner):
     """Texts of id rows, written here independently of the serving graph:
-    stop at EOS, drop PAD/BOS (keep UNK), join with `separator`."""
+    stop at EOS, drop PAD/BOS (keep UNK), join by the joiner rule."""
     texts = []
     for row in np.asarray(token_ids):
         tokens = []
@@ -52,7 +54,7 @@ def detokenize_rows(token_ids, vocabulary, separator):
                 break
             if token_id >= 4 or token_id == special_tokens.UNK_ID:
                 tokens.append(vocabulary[token_id])
-        texts.append(separator.join(tokens))
+        texts.append(join_tokens(tokens, joiner))
     return texts
 
 
@@ -69,89 +71,90 @@ def run_op_check(export_dir):
     )
 
 
-def as_batches(transformed):
-    """Transformed dicts -> `({source_ids, target_in}, target_out)` arrays."""
-
-    def stack(key):
-        return np.stack([np.asarray(r[key], np.int32) for r in transformed])
-
-    inputs = {
-        configs.SOURCE_IDS_KEY: stack(configs.SOURCE_IDS_KEY),
-        configs.TARGET_IN_KEY: stack(configs.TARGET_IN_KEY),
-    }
-    return inputs, stack(configs.TARGET_OUT_KEY)
-
-
 def build_translator(
     output_dir, num_train=800, epochs=2, beam_width=3, dataset="dates"
 ):
-    """Trains and exports; returns a dict describing the export.
+    """Trains a small Translator and exports it; returns a dict describing
+    the export.
 
-    `dataset="dates"`: a small RNN attention model on the date corpus
-    (character tokenization). `dataset="multi30k"`: a tiny Transformer on
-    the first `num_train` Multi30k pairs (word tokenization), so the word
-    path of the serving graph is exported and checked too.
+    `dataset="dates"`: a small RNN attention model on the date corpus (word
+    tokenizers, spacing kept). `dataset="multi30k"`: a tiny Transformer on
+    the first `num_train` Multi30k pairs with SentencePiece tokenizers, so
+    the subword path of the serving graph is exported and checked too.
     """
     import keras
 
-    dataset_config, _ = configs.preset(dataset)
+    from keras_seq import models
+    from keras_seq import text
+    from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
+
+    keras.utils.set_random_seed(0)
     if dataset == "dates":
         from keras_seq.datasets import load_dates
 
-        architecture = "rnn"
-        model_kwargs = {"embedding_dim": 16, "hidden_dim": 32}
-        pairs = load_dates(num_train=num_train, num_val=0, num_test=50, seed=1)
+        pairs = load_dates(num_train=num_train, num_val=0, num_test=200, seed=1)
+        source = text.WordTokenizer.from_corpus([s for s, _ in pairs["train"]])
+        target = text.WordTokenizer.from_corpus(
+            [t for _, t in pairs["train"]], lowercase=False
+        )
+        lengths = (16, 8)
+        seq2seq = models.RNNSeq2Seq(
+            source.vocabulary_size,
+            target.vocabulary_size,
+            embedding_dim=16,
+            hidden_dim=32,
+            attention="luong",
+            max_source_length=lengths[0],
+            max_target_length=lengths[1],
+        )
     else:
         from keras_seq.datasets import load_multi30k
         from keras_seq_pipelines.data import MULTI30K_DIR
 
-        architecture = "transformer"
-        model_kwargs = {
-            "hidden_dim": 16,
-            "num_layers": 1,
-            "num_heads": 2,
-            "intermediate_dim": 32,
-        }
         pairs = {
             "train": load_multi30k("train", MULTI30K_DIR)[:num_train],
             "test": load_multi30k("val", MULTI30K_DIR)[:20],
         }
-    model_config = configs.ModelConfig(
-        architecture=architecture,
-        model_kwargs=model_kwargs,
-        epochs=epochs,
-        batch_size=32,
-        learning_rate=5e-3,
-        beam_width=beam_width,
+        source = text.SentencePieceTokenizer.from_corpus(
+            [s for s, _ in pairs["train"]], vocabulary_size=400
+        )
+        target = text.SentencePieceTokenizer.from_corpus(
+            [t for _, t in pairs["train"]], vocabulary_size=400
+        )
+        lengths = (48, 48)
+        seq2seq = models.TransformerSeq2Seq(
+            source.vocabulary_size,
+            target.vocabulary_size,
+            hidden_dim=16,
+            num_layers=1,
+            num_heads=2,
+            intermediate_dim=32,
+            max_source_length=lengths[0],
+            max_target_length=lengths[1],
+        )
+    sources = [s for s, _ in pairs["train"]]
+    targets = [t for _, t in pairs["train"]]
+    x = {
+        "source_ids": source.encode(sources, lengths[0]).numpy(),
+        "target_in": target.encode(targets, lengths[1], add_bos=True).numpy(),
+    }
+    y = target.encode(targets, lengths[1], add_eos=True).numpy()
+    seq2seq.compile(
+        keras.optimizers.Adam(5e-3),
+        loss=MaskedSparseCategoricalCrossentropy(),
     )
-    tf_transform_output, transformed = run_transform(
-        pairs["train"], dataset_config, output_dir
+    seq2seq.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
+    translator = models.Translator(
+        seq2seq, source, target, beam_width=beam_width
     )
-    x, y = as_batches(transformed)
-    source_size, target_size = trainer.vocabulary_sizes(tf_transform_output)
-    keras.utils.set_random_seed(0)
-    model = trainer.build_model(
-        model_config, dataset_config, source_size, target_size
-    )
-    trainer.compile_model(model, model_config)
-    model.fit(x, y, batch_size=32, epochs=epochs, verbose=0)
     export_dir = os.path.join(output_dir, "serving", "translator", "1")
-    from keras_seq_serving import export
-
-    export.export_translator(
-        model,
-        tf_transform_output,
-        export_dir,
-        tokenization=dataset_config.tokenization,
-        max_decode_length=dataset_config.max_target_length,
-        beam_width=beam_width,
-        model_name="translator",
-    )
+    translator.export(export_dir)
     return {
         "export_dir": export_dir,
-        "model": model,
-        "tf_transform_output": tf_transform_output,
-        "dataset_config": dataset_config,
+        "translator": translator,
+        "model": seq2seq,
+        "source_tokenizer": source,
+        "target_tokenizer": target,
         "test_pairs": pairs["test"],
         "beam_width": beam_width,
     }
