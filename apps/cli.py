@@ -46,7 +46,7 @@ class UserError(Exception):
 
 def _quiet_startup():
     """Keeps TensorFlow's and Google's start-up noise out of the output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import warnings
 

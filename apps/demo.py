@@ -5,27 +5,28 @@ dates -> ISO 8601, test dates never seen in training in any format), word
 tokenizers, trains an `RNNSeq2Seq` (Luong global attention, general score,
 input feeding by default) or, with `--architecture transformer`, a small
 `TransformerSeq2Seq`, with a progress bar, then prints a few
-translations, the exact-match accuracy of greedy decoding on the held-out
-test dates, and saves to `--output-dir`:
+translations, the exact-match accuracy on the held-out test dates (beam
+search, as the saved translator decodes), and saves to `--output-dir`:
 
-- `model.keras`: the trained model;
-- `source_vocabulary.txt`, `target_vocabulary.txt`: one token per line;
-- `alignment.png`: the attention heatmap of one test date;
+- `translator.keras`: a `keras_seq.models.Translator` (the model, both
+  tokenizers and the search settings in one file), for
+  `keras-seq translate --model outputs/demo/translator.keras "..."` or
+  `keras_seq.models.Translator.load(...)`;
+- `alignment.png`: the attention heatmap of one hand-typed date;
 - `results.json`: the settings and the measured figures.
 
 Example:
     keras-seq demo --epochs 4 --output-dir outputs/demo
     keras-seq demo --attention none  # fixed-context baseline (Sutskever)
     keras-seq demo --architecture transformer --epochs 5
+
+Keras and TensorFlow are imported inside `run()`, so `keras-seq demo --help`
+answers at once.
 """
 
 import json
 import os
 import time
-
-import keras
-import numpy as np
-from keras import ops
 
 ATTENTION_CHOICES = ("luong", "local", "bahdanau", "none")
 ARCHITECTURE_CHOICES = ("rnn", "transformer")
@@ -167,58 +168,89 @@ def _encode_pairs(pairs, source_tokenizer, target_tokenizer, lengths):
     return x, y
 
 
-def translate(model, source_tokenizer, target_tokenizer, texts, batch_size):
-    """Greedy translations of `texts`; returns `(strings, outputs)`.
+def _exact_match_callback(evaluate):
+    """A Keras callback printing (and logging) the validation exact match
+    after every epoch."""
+    import keras
 
-    `outputs` holds the NumPy arrays of `model.generate` (token ids,
-    lengths, alignments) for all texts, in order.
-    """
-    ids = source_tokenizer.encode(
-        list(texts), model.max_source_length, truncate=False
-    ).numpy()
-    pieces = []
-    for start in range(0, len(ids), batch_size):
-        out = model.generate(ids[start : start + batch_size])
-        pieces.append({k: ops.convert_to_numpy(v) for k, v in out.items()})
-    outputs = {k: np.concatenate([p[k] for p in pieces]) for k in pieces[0]}
-    outputs["source_ids"] = ids
-    strings = [
-        s.decode("utf-8")
-        for s in target_tokenizer.detokenize(outputs["token_ids"]).numpy()
-    ]
-    return strings, outputs
+    class ExactMatchCallback(keras.callbacks.Callback):
+        def __init__(self):
+            super().__init__()
+            self.history = []
+
+        def on_epoch_end(self, epoch, logs=None):
+            accuracy = evaluate()
+            self.history.append(accuracy)
+            if logs is not None:
+                logs["val_exact_match"] = accuracy
+            print(
+                f"epoch {epoch + 1}: validation exact match {accuracy:.2%}",
+                flush=True,
+            )
+
+    return ExactMatchCallback()
 
 
-class ExactMatchCallback(keras.callbacks.Callback):
-    """Prints (and logs) the validation exact match after every epoch."""
+def build_tokenizers(train_pairs):
+    """Source: words, lower-cased ("NOV 9, 04" reads like "nov 9, 04");
+    target: words with their spacing kept (joiner) and case kept, so the
+    translator writes "2026-11-25"."""
+    from keras_seq.text import WordTokenizer
 
-    def __init__(self, evaluate):
-        super().__init__()
-        self.evaluate = evaluate
-        self.history = []
+    source = WordTokenizer.from_corpus([s for s, _ in train_pairs])
+    target = WordTokenizer.from_corpus(
+        [t for _, t in train_pairs], lowercase=False
+    )
+    return source, target
 
-    def on_epoch_end(self, epoch, logs=None):
-        accuracy = self.evaluate()
-        self.history.append(accuracy)
-        if logs is not None:
-            logs["val_exact_match"] = accuracy
-        print(
-            f"epoch {epoch + 1}: validation exact match {accuracy:.2%}",
-            flush=True,
+
+def build_model(args, source_tokenizer, target_tokenizer, lengths):
+    """The demo's `RNNSeq2Seq` or `TransformerSeq2Seq`."""
+    from keras_seq.models import RNNSeq2Seq
+    from keras_seq.models import TransformerSeq2Seq
+
+    source_length, target_length = lengths
+    if args.architecture == "transformer":
+        return TransformerSeq2Seq(
+            source_vocabulary_size=source_tokenizer.vocabulary_size,
+            target_vocabulary_size=target_tokenizer.vocabulary_size,
+            hidden_dim=args.hidden_dim,
+            num_layers=args.num_layers,
+            num_heads=args.num_heads,
+            intermediate_dim=2 * args.hidden_dim,
+            dropout=0.1,
+            max_source_length=source_length,
+            max_target_length=target_length,
         )
+    return RNNSeq2Seq(
+        source_vocabulary_size=source_tokenizer.vocabulary_size,
+        target_vocabulary_size=target_tokenizer.vocabulary_size,
+        embedding_dim=args.embedding_dim,
+        hidden_dim=args.hidden_dim,
+        cell=args.cell,
+        attention=None if args.attention == "none" else args.attention,
+        score=args.score,
+        local_mode="local-p",
+        input_feeding=True,
+        max_source_length=source_length,
+        max_target_length=target_length,
+    )
+
+
+def _longest(tokenizer, texts):
+    return int(tokenizer.tokenize(texts).row_lengths().numpy().max())
 
 
 def train_and_evaluate(args):
     """Runs the whole demo; returns the dict written to results.json."""
     _check_args(args)
+    import keras
+
     from keras_seq.datasets import load_dates
     from keras_seq.metrics import MaskedAccuracy
     from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
     from keras_seq.metrics import exact_match
-    from keras_seq.models import RNNSeq2Seq
-    from keras_seq.models import TransformerSeq2Seq
-    from keras_seq.plotting import plot_alignment
-    from keras_seq.text import WordTokenizer
+    from keras_seq.models import Translator
 
     start_time = time.time()
     keras.utils.set_random_seed(args.seed)
@@ -229,24 +261,13 @@ def train_and_evaluate(args):
         num_test=args.num_test,
         seed=args.seed,
     )
-    source_tokenizer = WordTokenizer.from_corpus([s for s, _ in data["train"]])
-    target_tokenizer = WordTokenizer.from_corpus([t for _, t in data["train"]])
+    source_tokenizer, target_tokenizer = build_tokenizers(data["train"])
     every_pair = data["train"] + data["val"] + data["test"]
-    longest_source = int(
-        source_tokenizer.tokenize([s for s, _ in every_pair])
-        .row_lengths()
-        .numpy()
-        .max()
+    # Room for long hand-typed dates too; +1 for BOS/EOS.
+    source_length = max(
+        _longest(source_tokenizer, [s for s, _ in every_pair]), 16
     )
-    longest_target = int(
-        target_tokenizer.tokenize([t for _, t in every_pair])
-        .row_lengths()
-        .numpy()
-        .max()
-    )
-    # Room for the longest hand-typed example too; +1 for BOS/EOS.
-    source_length = max(longest_source, 12)
-    target_length = longest_target + 1
+    target_length = _longest(target_tokenizer, [t for _, t in every_pair]) + 1
     lengths = (source_length, target_length)
     x_train, y_train = _encode_pairs(
         data["train"], source_tokenizer, target_tokenizer, lengths
@@ -261,50 +282,23 @@ def train_and_evaluate(args):
         f"{target_tokenizer.vocabulary_size} (target) tokens",
         flush=True,
     )
-
-    attention = None if args.attention == "none" else args.attention
-    if args.architecture == "transformer":
-        attention = "multi-head"
-        model = TransformerSeq2Seq(
-            source_vocabulary_size=source_tokenizer.vocabulary_size,
-            target_vocabulary_size=target_tokenizer.vocabulary_size,
-            hidden_dim=args.hidden_dim,
-            num_layers=args.num_layers,
-            num_heads=args.num_heads,
-            intermediate_dim=2 * args.hidden_dim,
-            dropout=0.1,
-            max_source_length=source_length,
-            max_target_length=target_length,
-        )
-    else:
-        model = RNNSeq2Seq(
-            source_vocabulary_size=source_tokenizer.vocabulary_size,
-            target_vocabulary_size=target_tokenizer.vocabulary_size,
-            embedding_dim=args.embedding_dim,
-            hidden_dim=args.hidden_dim,
-            cell=args.cell,
-            attention=attention,
-            score=args.score,
-            local_mode="local-p",
-            input_feeding=True,
-            max_source_length=source_length,
-            max_target_length=target_length,
-        )
+    model = build_model(args, source_tokenizer, target_tokenizer, lengths)
     model.compile(
         optimizer=keras.optimizers.Adam(args.learning_rate),
         loss=MaskedSparseCategoricalCrossentropy(),
         metrics=[MaskedAccuracy()],
     )
+    # Greedy during training (fast); the saved translator uses beam search.
+    greedy = Translator(
+        model, source_tokenizer, target_tokenizer, strategy="greedy"
+    )
     val_sources = [s for s, _ in data["val"]]
     val_targets = [t for _, t in data["val"]]
-
-    def validation_exact_match():
-        hypotheses, _ = translate(
-            model, source_tokenizer, target_tokenizer, val_sources, 500
+    callback = _exact_match_callback(
+        lambda: exact_match(
+            greedy.translate(val_sources, batch_size=500), val_targets
         )
-        return exact_match(hypotheses, val_targets, ignore_spaces=True)
-
-    callback = ExactMatchCallback(validation_exact_match)
+    )
     train_start = time.time()
     model.fit(
         x_train,
@@ -317,37 +311,33 @@ def train_and_evaluate(args):
     )
     train_seconds = time.time() - train_start
 
+    translator = Translator(model, source_tokenizer, target_tokenizer)
     test_sources = [s for s, _ in data["test"]]
     test_targets = [t for _, t in data["test"]]
-    hypotheses, outputs = translate(
-        model, source_tokenizer, target_tokenizer, test_sources, 500
-    )
-    accuracy = exact_match(hypotheses, test_targets, ignore_spaces=True)
+    hypotheses = translator.translate(test_sources, batch_size=250)
+    accuracy = exact_match(hypotheses, test_targets)
 
     print("\nTranslations of held-out test dates:")
     for source, hypothesis, target in list(
         zip(test_sources, hypotheses, test_targets)
     )[:5]:
-        mark = "ok" if hypothesis.replace(" ", "") == target else "WRONG"
-        print(f"  {source!r:38} -> {hypothesis.replace(' ', '')}  [{mark}]")
-    examples, example_outputs = translate(
-        model, source_tokenizer, target_tokenizer, EXAMPLES, 500
-    )
+        mark = "ok" if hypothesis == target else "WRONG"
+        print(f"  {source!r:38} -> {hypothesis}  [{mark}]")
+    examples = translator.translate(list(EXAMPLES))
     print("Translations of hand-typed dates:")
     for source, hypothesis in zip(EXAMPLES, examples):
-        print(f"  {source!r:38} -> {hypothesis.replace(' ', '')}")
+        print(f"  {source!r:38} -> {hypothesis}")
     print(
         f"\nExact match on the {len(test_targets)} held-out test dates: "
-        f"{accuracy:.2%} (greedy decoding, {args.epochs} epochs, "
+        f"{accuracy:.2%} (beam search, {args.epochs} epochs, "
         f"{train_seconds:.0f} s of training)"
     )
 
-    heatmap_path = os.path.join(args.output_dir, "alignment.png")
-    if attention is not None:
+    heatmap_path = None
+    if args.attention != "none" or args.architecture == "transformer":
+        heatmap_path = os.path.join(args.output_dir, "alignment.png")
         _plot_example(
-            plot_alignment,
-            example_outputs,
-            0,
+            model,
             source_tokenizer,
             target_tokenizer,
             EXAMPLES[0],
@@ -357,19 +347,13 @@ def train_and_evaluate(args):
             else "alignment a_t(s)",
         )
         print(f"Attention heatmap of {EXAMPLES[0]!r}: {heatmap_path}")
-    else:
-        heatmap_path = None
-    model_path = os.path.join(args.output_dir, "model.keras")
-    model.save(model_path)
-    source_tokenizer.save_vocabulary(
-        os.path.join(args.output_dir, "source_vocabulary.txt")
-    )
-    target_tokenizer.save_vocabulary(
-        os.path.join(args.output_dir, "target_vocabulary.txt")
-    )
+    translator_path = os.path.join(args.output_dir, "translator.keras")
+    translator.save(translator_path)
     results = {
         "architecture": args.architecture,
-        "attention": attention or "none",
+        "attention": "multi-head"
+        if args.architecture == "transformer"
+        else args.attention,
         "score": args.score,
         "cell": args.cell,
         "epochs": args.epochs,
@@ -380,36 +364,39 @@ def train_and_evaluate(args):
         "val_exact_match_per_epoch": callback.history,
         "train_seconds": round(train_seconds, 1),
         "total_seconds": round(time.time() - start_time, 1),
-        "model": model_path,
+        "translator": translator_path,
         "alignment_png": heatmap_path,
         "examples": dict(zip(EXAMPLES, examples)),
         "test_errors": [
             [s, h, t]
             for s, h, t in zip(test_sources, hypotheses, test_targets)
-            if h.replace(" ", "") != t
+            if h != t
         ][:20],
     }
     with open(os.path.join(args.output_dir, "results.json"), "w") as f:
         json.dump(results, f, indent=2)
-    print(f"Model, vocabularies and results saved in {args.output_dir}")
+    print(
+        f"Translator and results saved in {args.output_dir}; try\n"
+        f"  keras-seq translate --model {translator_path} "
+        '"25 November 2026"'
+    )
     return results
 
 
-def _plot_example(
-    plot_alignment,
-    outputs,
-    index,
-    source_tokenizer,
-    target_tokenizer,
-    text,
-    path,
-    what,
-):
-    """Heatmap of example `index`, cropped to its real tokens."""
-    source_ids = [i for i in outputs["source_ids"][index] if i != 0]
-    length = int(outputs["lengths"][index])
-    target_ids = outputs["token_ids"][index][:length]
-    weights = outputs["alignment"][index][:length, : len(source_ids)]
+def _plot_example(model, source_tokenizer, target_tokenizer, text, path, what):
+    """Heatmap of the greedy translation of `text`, cropped to its tokens."""
+    from keras import ops
+
+    from keras_seq.plotting import plot_alignment
+
+    ids = source_tokenizer.encode([text], model.max_source_length).numpy()
+    outputs = {
+        k: ops.convert_to_numpy(v) for k, v in model.generate(ids).items()
+    }
+    source_ids = [i for i in ids[0] if i != 0]
+    length = int(outputs["lengths"][0])
+    target_ids = outputs["token_ids"][0][:length]
+    weights = outputs["alignment"][0][:length, : len(source_ids)]
     plot_alignment(
         weights,
         [source_tokenizer.id_to_token(i) for i in source_ids],

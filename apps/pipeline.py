@@ -46,7 +46,7 @@ def add_arguments(parser):
         "--num-train",
         type=int,
         default=None,
-        help="training pairs written (dates: 3000; multi30k: all 29,000)",
+        help="training pairs written (dates: 20,000; multi30k: all 29,000)",
     )
     run.add_argument("--architecture", choices=configs.ARCHITECTURES)
     run.add_argument("--epochs", type=int)
@@ -185,7 +185,15 @@ def write_data(args, data_dir):
         print(f"Using the corpus in {data_dir}")
         return None
     if args.dataset == "dates":
-        reports = data.write_dates(data_dir, num_train=args.num_train or 3000)
+        # The demo's corpus size: 20,000 training dates, 1,000 for
+        # evaluation and 1,000 held out (data/test, for checking the pushed
+        # model from outside the pipeline).
+        reports = data.write_dates(
+            data_dir,
+            num_train=args.num_train or 20000,
+            num_eval=1000,
+            num_test=1000,
+        )
     else:
         reports = data.write_multi30k(
             data_dir, args.multi30k_dir, max_train=args.num_train

@@ -1,12 +1,21 @@
-"""`keras-seq translate`: translate with a SavedModel or a TF Serving server.
+"""`keras-seq translate`: translate with a saved Translator, a SavedModel or
+a TF Serving server.
 
-    keras-seq translate --model-dir outputs/pipeline/serving/translator \\
+    keras-seq translate --model outputs/demo/translator.keras \\
         "25 November 2026" "tuesday, 13 december 1994"
+    keras-seq translate --model-dir outputs/pipeline/serving/translator \\
+        "25 November 2026"
     keras-seq translate --server grpc://localhost:8500 "25 November 2026"
     echo "25 November 2026" | keras-seq translate --model-dir DIR
 
-`--model-dir` takes a SavedModel folder or a `<model_name>/` folder of
-numbered versions (the newest is used, as TF Serving does).
+`--model` takes a `.keras` file written by `Translator.save` (the demo
+writes one). `--model-dir` takes a SavedModel folder or a `<model_name>/`
+folder of numbered versions: the newest complete version is used, as TF
+Serving does. Without sentences on the command line, stdin is read, one
+sentence per line (a blank line gives a blank translation, so the output
+lines match the input lines). Output: `source<TAB>translation` per line; a
+sentence longer than the model reads is cut, and a warning on stderr says
+so.
 """
 
 import os
@@ -21,6 +30,9 @@ def add_arguments(parser):
     )
     where = parser.add_mutually_exclusive_group(required=True)
     where.add_argument(
+        "--model", help="a saved Translator (.keras file, Translator.save)"
+    )
+    where.add_argument(
         "--model-dir", help="SavedModel folder or <model_name>/ of versions"
     )
     where.add_argument(
@@ -33,89 +45,294 @@ def add_arguments(parser):
         action="store_true",
         help="print the beam-search n-best list with scores",
     )
+    parser.add_argument(
+        "--evaluate",
+        metavar="CSV",
+        help="instead of translating sentences, translate the `source` "
+        "column of a `source,target` CSV file (as the pipeline writes, e.g. "
+        "outputs/pipeline/data/test/data.csv) and print exact match, "
+        "sacreBLEU (cased, with its signature) and chrF against `target`",
+    )
+
+
+def _is_complete_version(folder):
+    return os.path.isfile(
+        os.path.join(folder, "saved_model.pb")
+    ) and os.path.isfile(os.path.join(folder, "variables", "variables.index"))
 
 
 def latest_version_dir(model_dir):
-    """`model_dir` itself if it is a SavedModel, else its newest version."""
+    """`model_dir` itself if it is a SavedModel, else its newest complete
+    version (numbered folder with `saved_model.pb` and its variables; a
+    half-copied newer folder is skipped, as TF Serving keeps serving the
+    last version it could load)."""
     if os.path.exists(os.path.join(model_dir, "saved_model.pb")):
         return model_dir
-    versions = (
-        [d for d in os.listdir(model_dir) if d.isdigit()]
-        if os.path.isdir(model_dir)
-        else []
+    if not os.path.isdir(model_dir):
+        raise ValueError(
+            "`--model-dir` does not exist or is not a folder. Received: "
+            f"model_dir={model_dir!r}"
+        )
+    versions = sorted(
+        (d for d in os.listdir(model_dir) if d.isdigit()), key=int
     )
-    if not versions:
+    complete = [
+        v for v in versions if _is_complete_version(os.path.join(model_dir, v))
+    ]
+    if not complete:
         raise ValueError(
             "`--model-dir` must be a SavedModel folder or hold numbered "
-            f"version folders. Received: model_dir={model_dir!r}"
+            "version folders with a complete SavedModel (saved_model.pb "
+            f"and variables/). Received: model_dir={model_dir!r} (version "
+            f"folders: {versions or 'none'})"
         )
-    return os.path.join(model_dir, max(versions, key=int))
+    skipped = [v for v in versions if int(v) > int(complete[-1])]
+    if skipped:
+        print(
+            f"keras-seq: warning: skipping incomplete version(s) {skipped} "
+            f"of {model_dir}; using version {complete[-1]}",
+            file=sys.stderr,
+        )
+    return os.path.join(model_dir, complete[-1])
 
 
-class LocalTranslator:
-    """Runs the exported signatures in this process."""
+class SavedModelTranslator:
+    """Runs a SavedModel's signatures through the TF1 session API, the
+    loader TF Serving itself uses (so what this prints is what the server
+    would answer)."""
 
     def __init__(self, model_dir):
         import tensorflow as tf
         import tensorflow_text  # noqa: F401  (registers the TF Text ops)
 
         self.path = latest_version_dir(model_dir)
-        self._loaded = tf.saved_model.load(self.path)
-        self.signatures = self._loaded.signatures
+        self._graph = tf.Graph()
+        self._session = tf.compat.v1.Session(graph=self._graph)
+        try:
+            with self._graph.as_default():
+                meta_graph = tf.compat.v1.saved_model.loader.load(
+                    self._session, ["serve"], self.path
+                )
+        except (OSError, ValueError, RuntimeError, tf.errors.OpError) as error:
+            detail = " ".join(str(error).split())[:200]
+            raise ValueError(
+                "Could not load the SavedModel "
+                f"({type(error).__name__}: {detail}). Received: "
+                f"model_dir={self.path!r}"
+            ) from None
+        self.signatures = dict(meta_graph.signature_def)
+        if "serving_default" not in self.signatures:
+            raise ValueError(
+                "The SavedModel has no serving_default signature. Received: "
+                f"model_dir={self.path!r}"
+            )
 
-    def translate(self, sentences):
-        out = self.signatures["serving_default"](text=_as_tensor(sentences))
-        return [t.decode("utf-8") for t in out["translation"].numpy()]
+    def _run(self, name, sentences):
+        import numpy as np
+
+        signature = self.signatures[name]
+        fetches = {k: v.name for k, v in signature.outputs.items()}
+        feeds = {
+            signature.inputs["text"].name: np.array(
+                [s.encode("utf-8") for s in sentences], dtype=object
+            )
+        }
+        return self._session.run(fetches, feed_dict=feeds)
+
+    def translate(self, sentences, batch_size=64):
+        texts, truncated = [], []
+        for start in range(0, len(sentences), batch_size):
+            out = self._run(
+                "serving_default", sentences[start : start + batch_size]
+            )
+            texts.extend(t.decode("utf-8") for t in out["translation"])
+            truncated.extend(
+                out["truncated"].tolist()
+                if "truncated" in out
+                else [False] * len(out["translation"])
+            )
+        return texts, truncated
 
     def n_best(self, sentences):
         if "n_best" not in self.signatures:
             raise ValueError(
-                "This model has no n_best signature (exported with "
-                f"beam_width=1). Received: model_dir={self.path!r}"
+                "This model has no n_best signature. Received: "
+                f"model_dir={self.path!r}"
             )
-        out = self.signatures["n_best"](text=_as_tensor(sentences))
+        out = self._run("n_best", sentences)
         return [
             [(t.decode("utf-8"), float(s)) for t, s in zip(ts, ss)]
-            for ts, ss in zip(
-                out["translations"].numpy(), out["scores"].numpy()
-            )
+            for ts, ss in zip(out["translations"], out["scores"])
         ]
 
 
-def _as_tensor(sentences):
-    import tensorflow as tf
+class KerasTranslator:
+    """A `Translator` loaded from its `.keras` file."""
 
-    return tf.constant(list(sentences), dtype=tf.string)
+    def __init__(self, path):
+        from keras_seq.models import Translator
+
+        self.translator = Translator.load(path)
+
+    def translate(self, sentences):
+        details = self.translator.translate(
+            sentences, return_details=True, batch_size=256
+        )
+        return (
+            [d["translation"] for d in details],
+            [d["truncated"] for d in details],
+        )
+
+    def n_best(self, sentences):
+        return self.translator.translate(
+            sentences, n_best=self.translator.beam_width
+        )
+
+
+def read_sentences(args, stdin=None):
+    """The sentences of the command line, else the lines of stdin.
+
+    Raises:
+        ValueError: a command-line argument or a stdin line that is not
+            valid UTF-8 (its position is named).
+    """
+    if args.sentences:
+        for i, sentence in enumerate(args.sentences, 1):
+            try:
+                sentence.encode("utf-8")
+            except UnicodeEncodeError:
+                # Python decodes argv with surrogateescape: undecodable
+                # bytes come back as lone surrogates.
+                raw = sentence.encode("utf-8", "surrogateescape")
+                raise ValueError(
+                    f"sentence {i} on the command line is not valid UTF-8. "
+                    f"Received: {raw!r}"
+                ) from None
+        return list(args.sentences)
+    stdin = sys.stdin.buffer if stdin is None else stdin
+    sentences = []
+    for number, line in enumerate(stdin, 1):
+        try:
+            text = line.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValueError(
+                f"stdin line {number} is not valid UTF-8 ({error.reason} "
+                f"at byte {error.start}). Received: {line[:80]!r}"
+            ) from None
+        sentences.append(text.rstrip("\r\n"))
+    return sentences
+
+
+def read_pairs(path):
+    """`(sources, references)` of a `source,target` CSV file."""
+    import csv
+
+    if not os.path.isfile(path):
+        raise ValueError(f"--evaluate: no such file. Received: {path!r}")
+    with open(path, encoding="utf-8", newline="") as f:
+        rows = list(csv.reader(f))
+    if not rows or rows[0] != ["source", "target"]:
+        raise ValueError(
+            "--evaluate needs a CSV file with the header `source,target`. "
+            f"Received: first row {rows[0] if rows else None!r} in {path!r}"
+        )
+    bad = [i for i, row in enumerate(rows[1:], 2) if len(row) != 2]
+    if bad:
+        raise ValueError(
+            f"--evaluate: rows with other than 2 fields at lines {bad[:5]}. "
+            f"Received: {path!r}"
+        )
+    if len(rows) < 2:
+        raise ValueError(f"--evaluate: no rows. Received: {path!r}")
+    return [r[0] for r in rows[1:]], [r[1] for r in rows[1:]]
+
+
+def evaluate(translator, path):
+    """Prints exact match, cased sacreBLEU and chrF of `translator` on the
+    pairs of `path`; returns the figures."""
+    import sacrebleu
+
+    sources, references = read_pairs(path)
+    hypotheses, _ = translator.translate(sources)
+    exact = sum(h == r for h, r in zip(hypotheses, references))
+    bleu = sacrebleu.metrics.BLEU()
+    bleu_score = bleu.corpus_score(hypotheses, [references])
+    chrf = sacrebleu.metrics.CHRF()
+    chrf_score = chrf.corpus_score(hypotheses, [references])
+    print(
+        f"{len(sources)} sentences of {path}: exact match "
+        f"{exact / len(sources):.2%} ({exact}/{len(sources)}), BLEU "
+        f"{bleu_score.score:.2f} ({bleu.get_signature()}), chrF "
+        f"{chrf_score.score:.2f}"
+    )
+    for s, h, r in list(zip(sources, hypotheses, references)):
+        if h != r:
+            print(f"  wrong: {s!r} -> {h!r} (expected {r!r})")
+            break
+    return {
+        "exact_match": exact / len(sources),
+        "bleu": bleu_score.score,
+        "chrf": chrf_score.score,
+    }
 
 
 def run(args):
-    sentences = args.sentences or [
-        line.rstrip("\n") for line in sys.stdin if line.strip()
-    ]
-    if not sentences:
-        print("keras-seq translate: no sentence given", file=sys.stderr)
-        return 2
-    if args.server:
-        from keras_seq_serving.client import TranslationClient
-
-        signature = "n_best" if args.n_best else "serving_default"
-        client = TranslationClient(args.server, args.model_name, signature)
-        if args.n_best:
-            outputs = client.predict(sentences)
-            for source, ts, ss in zip(
-                sentences, outputs["translations"], outputs["scores"]
-            ):
-                _print_n_best(source, list(zip(ts, ss)))
-        else:
-            for source, t in zip(sentences, client.translate(sentences)):
-                print(f"{source}\t{t}")
+    if args.evaluate:
+        if args.server:
+            raise ValueError(
+                "--evaluate runs a local model: use --model or --model-dir. "
+                f"Received: --server {args.server}"
+            )
+        translator = (
+            KerasTranslator(args.model)
+            if args.model
+            else SavedModelTranslator(args.model_dir)
+        )
+        evaluate(translator, args.evaluate)
         return 0
-    translator = LocalTranslator(args.model_dir)
+    sentences = read_sentences(args)
+    if not sentences:
+        raise ValueError(
+            "no sentence to translate: give sentences as arguments or one "
+            "per line on stdin. Received: nothing"
+        )
+    if args.server:
+        return _run_server(args, sentences)
+    if args.model:
+        translator = KerasTranslator(args.model)
+    else:
+        translator = SavedModelTranslator(args.model_dir)
     if args.n_best:
         for source, hyps in zip(sentences, translator.n_best(sentences)):
             _print_n_best(source, hyps)
+        return 0
+    texts, truncated = translator.translate(sentences)
+    for number, (source, text, cut) in enumerate(
+        zip(sentences, texts, truncated), 1
+    ):
+        if cut:
+            print(
+                f"keras-seq: warning: sentence {number} is longer than the "
+                "model reads and was cut before translating",
+                file=sys.stderr,
+            )
+        print(f"{source}\t{text}")
+    return 0
+
+
+def _run_server(args, sentences):
+    from keras_seq_serving.client import TranslationClient
+
+    signature = "n_best" if args.n_best else "serving_default"
+    client = TranslationClient(args.server, args.model_name, signature)
+    if args.n_best:
+        outputs = client.predict(sentences)
+        for source, ts, ss in zip(
+            sentences, outputs["translations"], outputs["scores"]
+        ):
+            _print_n_best(source, list(zip(ts, ss)))
     else:
-        for source, t in zip(sentences, translator.translate(sentences)):
+        for source, t in zip(sentences, client.translate(sentences)):
             print(f"{source}\t{t}")
     return 0
 
