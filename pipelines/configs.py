@@ -1,10 +1,14 @@
 """Configuration of the keras-seq TFX pipeline: one place for every constant.
 
-`DatasetConfig` says how raw text becomes token ids (Transform) and how the
-translations are scored (evaluation); `ModelConfig` says which keras-seq model
-the Trainer builds and how it trains. `PRESETS` holds the two corpora the
-pipeline ships with: the built-in date corpus (character level, trains in a
-minute on CPU) and Multi30k En-De (word level).
+`DatasetConfig` says how raw text becomes tokens (the `keras_seq.text`
+tokenizers: Transform learns their vocabularies, the Trainer builds them) and
+how the translations are scored (evaluation); `ModelConfig` says which
+keras-seq model the Trainer builds, how it trains (the library's recipe:
+warm-up schedule, label smoothing, length-bucketed batches, best checkpoint
+by validation BLEU, resume after a kill) and how the exported Translator
+decodes. `PRESETS` holds the two corpora the pipeline ships with: the
+built-in date corpus (words with their spacing kept, an attentional RNN;
+minutes on CPU) and Multi30k En-De (cased SentencePiece, a Transformer).
 
 Both dataclasses are turned into plain dicts (`to_dict`) because TFX passes
 them to the module files as JSON `custom_config`.
@@ -16,17 +20,17 @@ import dataclasses
 SOURCE_KEY = "source"
 TARGET_KEY = "target"
 # Transformed feature names (what the Trainer reads).
-SOURCE_IDS_KEY = "source_ids"
-TARGET_IN_KEY = "target_in"
-TARGET_OUT_KEY = "target_out"
+SOURCE_TEXT_KEY = "source_text"
+TARGET_TEXT_KEY = "target_text"
 SOURCE_LENGTH_KEY = "source_length"
 TARGET_LENGTH_KEY = "target_length"
-# Vocabulary names given to `tft.compute_and_apply_vocabulary`.
+# Vocabulary names given to `tft.vocabulary`.
 SOURCE_VOCAB_NAME = "source_vocab"
 TARGET_VOCAB_NAME = "target_vocab"
 
-TOKENIZATIONS = ("char", "word")
+TOKENIZATIONS = ("char", "word", "sentencepiece")
 ARCHITECTURES = ("rnn", "transformer")
+DECODE_STRATEGIES = ("beam", "greedy")
 
 
 def _check_positive(name, value):
@@ -42,15 +46,21 @@ class DatasetConfig:
 
     Args:
         name: corpus name (`"dates"`, `"multi30k"` or a user's own).
-        tokenization: `"char"` (Unicode characters) or `"word"` (words and
-            punctuation marks, split with tensorflow-text).
-        lowercase: case-fold the text (tensorflow-text `case_fold_utf8`).
-        max_source_length: source tokens kept per sentence; longer sentences
-            are truncated by Transform (and counted in `source_length`).
-        max_target_length: target positions including BOS/EOS.
-        vocabulary_size: at most this many tokens per vocabulary, reserved ids
-            not included (`top_k` of `tft.compute_and_apply_vocabulary`).
-        frequency_threshold: tokens seen fewer times map to [UNK].
+        tokenization: `"char"` (`keras_seq.text.CharTokenizer`), `"word"`
+            (`WordTokenizer`: words and punctuation with their spacing
+            kept) or `"sentencepiece"` (`SentencePieceTokenizer`, cased,
+            lossless), the same on both sides.
+        source_lowercase: lower-case the source before tokenizing (the
+            target is never lower-cased: the output is cased text).
+        max_source_length: source tokens the model reads; longer sentences
+            are cut (the served model reports it) and counted in
+            `source_length`.
+        max_target_length: target positions including BOS/EOS; longer
+            training targets are cut.
+        vocabulary_size: word/char: at most this many tokens per vocabulary,
+            reserved ids not included (`top_k` of `tft.vocabulary`);
+            sentencepiece: pieces per model, reserved ones included.
+        frequency_threshold: word/char tokens seen fewer times map to [UNK].
         bleu_tokenize: sacrebleu tokenizer used to score translations
             (`"13a"` for words, `"char"` for character-level outputs).
         bleu_threshold: the evaluation blesses a model only if its corpus BLEU
@@ -58,10 +68,10 @@ class DatasetConfig:
     """
 
     name: str = "dates"
-    tokenization: str = "char"
-    lowercase: bool = True
-    max_source_length: int = 32
-    max_target_length: int = 12
+    tokenization: str = "word"
+    source_lowercase: bool = True
+    max_source_length: int = 16
+    max_target_length: int = 8
     vocabulary_size: int = 10000
     frequency_threshold: int = 1
     bleu_tokenize: str = "char"
@@ -107,9 +117,22 @@ class ModelConfig:
             attention score, dropout...), passed through unchanged.
         epochs: passes over the training split.
         batch_size: global batch size (split across replicas).
-        learning_rate: Adam learning rate.
-        beam_width: beam width of the exported n-best signature (1 = no
-            n-best signature).
+        learning_rate: Adam learning rate; with `warmup_steps` the peak of
+            the warm-up schedule.
+        warmup_steps: 0 for a constant rate; else the rate grows linearly
+            for this many steps and then decays as 1/sqrt(step) (Vaswani et
+            al. 2017 eq. 3, `keras_seq.optimizers.TransformerSchedule`
+            scaled to peak at `learning_rate`).
+        label_smoothing: epsilon of label smoothing (Szegedy et al. 2016).
+        bucket_boundaries: source+target lengths at which batches are
+            split into length buckets (less padding), or None.
+        best_checkpoint_examples: eval pairs translated (greedy) after
+            every epoch to keep the weights of the epoch with the best
+            BLEU; 0 keeps the last epoch's weights.
+        decode_strategy: "beam" or "greedy", how the exported Translator
+            decodes (`serving_default`).
+        beam_width: beams of beam search and size of the `n_best` list.
+        length_penalty: GNMT length penalty alpha of beam search.
         jit_compile: compile the training step with XLA.
         mixed_precision: `"auto"` (mixed_float16 on GPU only, float32
             elsewhere), `"on"` or `"off"`.
@@ -123,7 +146,13 @@ class ModelConfig:
     epochs: int = 10
     batch_size: int = 64
     learning_rate: float = 1e-3
+    warmup_steps: int = 0
+    label_smoothing: float = 0.0
+    bucket_boundaries: tuple | None = None
+    best_checkpoint_examples: int = 500
+    decode_strategy: str = "beam"
     beam_width: int = 4
+    length_penalty: float = 0.6
     jit_compile: bool = False
     mixed_precision: str = "auto"
     seed: int | None = 0
@@ -136,6 +165,46 @@ class ModelConfig:
             )
         for name in ("epochs", "batch_size", "beam_width"):
             _check_positive(name, getattr(self, name))
+        for name in ("warmup_steps", "best_checkpoint_examples"):
+            value = getattr(self, name)
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int)
+                or (value < 0)
+            ):
+                raise ValueError(
+                    f"`{name}` must be an int >= 0. Received: {name}={value!r}"
+                )
+        if not 0.0 <= float(self.label_smoothing) < 1.0:
+            raise ValueError(
+                "`label_smoothing` must be in [0, 1). Received: "
+                f"label_smoothing={self.label_smoothing!r}"
+            )
+        if self.decode_strategy not in DECODE_STRATEGIES:
+            raise ValueError(
+                f"`decode_strategy` must be one of {DECODE_STRATEGIES}. "
+                f"Received: decode_strategy={self.decode_strategy!r}"
+            )
+        if not float(self.length_penalty) >= 0.0:
+            raise ValueError(
+                "`length_penalty` must be >= 0. Received: "
+                f"length_penalty={self.length_penalty!r}"
+            )
+        if self.bucket_boundaries is not None:
+            boundaries = list(self.bucket_boundaries)
+            if (
+                not boundaries
+                or any(
+                    isinstance(b, bool) or not isinstance(b, int) or b < 1
+                    for b in boundaries
+                )
+                or boundaries != sorted(set(boundaries))
+            ):
+                raise ValueError(
+                    "`bucket_boundaries` must be None or strictly increasing "
+                    "positive ints. Received: "
+                    f"bucket_boundaries={self.bucket_boundaries!r}"
+                )
         if self.mixed_precision not in ("auto", "on", "off"):
             raise ValueError(
                 "`mixed_precision` must be 'auto', 'on' or 'off'. "
@@ -161,14 +230,17 @@ class ModelConfig:
 
 
 PRESETS = {
+    # The demo's recipe (`keras-seq demo`: 99.6-100% exact match): words
+    # with their spacing kept, lower-cased source, an LSTM with Luong
+    # "general" attention and input feeding.
     "dates": (
         DatasetConfig(
             name="dates",
-            tokenization="char",
-            lowercase=True,
-            max_source_length=32,
-            max_target_length=12,
-            vocabulary_size=200,
+            tokenization="word",
+            source_lowercase=True,
+            max_source_length=16,
+            max_target_length=8,
+            vocabulary_size=2000,
             frequency_threshold=1,
             bleu_tokenize="char",
             bleu_threshold=50.0,
@@ -176,26 +248,30 @@ PRESETS = {
         ModelConfig(
             architecture="rnn",
             model_kwargs={
-                "embedding_dim": 32,
+                "embedding_dim": 64,
                 "hidden_dim": 128,
                 "attention": "luong",
                 "score": "general",
             },
-            epochs=5,
-            batch_size=32,
+            epochs=4,
+            batch_size=64,
             learning_rate=3e-3,
+            best_checkpoint_examples=500,
+            decode_strategy="beam",
             beam_width=4,
         ),
     ),
+    # Cased SentencePiece and a small Transformer with the warm-up
+    # schedule, label smoothing and length buckets.
     "multi30k": (
         DatasetConfig(
             name="multi30k",
-            tokenization="word",
-            lowercase=True,
-            max_source_length=40,
-            max_target_length=42,
+            tokenization="sentencepiece",
+            source_lowercase=False,
+            max_source_length=64,
+            max_target_length=72,
             vocabulary_size=8000,
-            frequency_threshold=2,
+            frequency_threshold=1,
             bleu_tokenize="13a",
             bleu_threshold=10.0,
         ),
@@ -208,10 +284,16 @@ PRESETS = {
                 "intermediate_dim": 512,
                 "dropout": 0.1,
             },
-            epochs=10,
+            epochs=12,
             batch_size=64,
-            learning_rate=5e-4,
+            learning_rate=1e-3,
+            warmup_steps=2000,
+            label_smoothing=0.1,
+            bucket_boundaries=(16, 24, 32, 40, 56),
+            best_checkpoint_examples=400,
+            decode_strategy="beam",
             beam_width=4,
+            length_penalty=0.6,
         ),
     ),
 }

@@ -142,11 +142,31 @@ def evaluate_saved_model(
     lowercase=False,
     batch_size=64,
 ):
-    """Translates and scores; returns `(metrics dict, translations)`."""
+    """Translates and scores as the field reports it.
+
+    sacreBLEU on the cased, detokenized output (`bleu`, with its signature
+    string), chrF (`chrf`), and lower-cased BLEU as an extra column
+    (`bleu_lowercase`). With `lowercase=True` the main `bleu` is
+    case-insensitive too (for models trained on lower-cased targets).
+
+    Returns:
+        `(metrics dict, translations)`.
+    """
     translations = translate_with_saved_model(
         saved_model_dir, sources, batch_size
     )
-    bleu = corpus_bleu(translations, references, bleu_tokenize, lowercase)
+    if len(translations) != len(references) or not references:
+        raise ValueError(
+            "Need one reference per translation and at least one. Received: "
+            f"{len(translations)} translations, {len(references)} references"
+        )
+    bleu = sacrebleu.metrics.BLEU(tokenize=bleu_tokenize, lowercase=lowercase)
+    bleu_score = bleu.corpus_score(translations, [references])
+    bleu_lower = sacrebleu.corpus_bleu(
+        translations, [references], tokenize=bleu_tokenize, lowercase=True
+    )
+    chrf = sacrebleu.metrics.CHRF()
+    chrf_score = chrf.corpus_score(translations, [references])
 
     def norm(text):
         text = " ".join(text.split())
@@ -154,7 +174,11 @@ def evaluate_saved_model(
 
     exact = sum(norm(h) == norm(r) for h, r in zip(translations, references))
     metrics = {
-        "bleu": bleu,
+        "bleu": bleu_score.score,
+        "bleu_signature": str(bleu.get_signature()),
+        "chrf": chrf_score.score,
+        "chrf_signature": str(chrf.get_signature()),
+        "bleu_lowercase": bleu_lower.score,
         "exact_match": exact / len(references),
         "num_examples": len(references),
         "bleu_tokenize": bleu_tokenize,

@@ -143,6 +143,8 @@ def create_pipeline(
             "model": model_config.to_dict(),
             "model_name": model_name,
             "distribution_strategy": distribution_strategy,
+            # Outlives a killed Trainer execution, so its rerun resumes.
+            "backup_root": os.path.join(pipeline_root, "trainer_backup"),
         },
     )
     model_resolver = tfx.dsl.Resolver(
@@ -158,7 +160,6 @@ def create_pipeline(
         baseline_blessing=model_resolver.outputs["model_blessing"],
         bleu_threshold=dataset_config.bleu_threshold,
         bleu_tokenize=dataset_config.bleu_tokenize,
-        lowercase=dataset_config.lowercase,
         eval_split=data.EVAL_SPLIT,
     )
     pusher = tfx.components.Pusher(

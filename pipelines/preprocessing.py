@@ -1,42 +1,33 @@
-"""Transform module file: raw text -> padded token ids with reserved ids.
+"""Transform module file: vocabularies and text statistics, by keras_seq.text.
 
 TFX's Transform component imports this file by path and calls
 `preprocessing_fn(inputs, custom_config)`, where `custom_config` is
-`keras_seq_pipelines.configs.DatasetConfig.to_dict()`. The same graph is
-saved by Transform and applied again inside the serving signature
-(serving/export.py), so training and serving tokenize identically.
+`keras_seq_pipelines.configs.DatasetConfig.to_dict()`.
 
-Token ids follow docs/design.md: PAD 0, UNK 1, BOS 2, EOS 3; the vocabulary
-computed by `tft.compute_and_apply_vocabulary` (most frequent first) starts at
-id 4. Outputs, padded with 0 to a fixed length:
+There is no tokenization code here: every token comes from the
+`keras_seq.text` tokenizer class the Translator will hold (`split()` of
+`WordTokenizer` or `CharTokenizer`), so the vocabulary learned over the
+whole training split (a full-pass Beam analyzer, `tft.vocabulary`) is
+exactly the one the exported model looks tokens up in. The Trainer builds
+the tokenizers from these vocabularies (`transform_graph` assets); for
+`"sentencepiece"` it trains the SentencePiece model on the training split
+itself, since a SentencePiece model cannot be learned inside a TF graph.
 
-- `source_ids` `(batch, max_source_length)`: source tokens, truncated.
-- `target_in` `(batch, max_target_length)`: `[BOS] y_1 .. y_n`.
-- `target_out` `(batch, max_target_length)`: `y_1 .. y_n [EOS]`.
-- `source_length`, `target_length` `(batch,)`: token counts BEFORE
-  truncation, so over-long lines show up in the transformed statistics.
+Outputs per row (what the Trainer reads):
 
-Bad rows never stop the run: a missing or empty field becomes an empty
-sentence, bytes that are not UTF-8 are replaced by U+FFFD, over-long
-sentences are truncated.
+- `source_text`, `target_text`: the raw text (a missing field is "");
+- `source_length`, `target_length`: tokens per sentence (word/char), the
+  whitespace-separated words for sentencepiece, so over-long sentences
+  show up in the transformed statistics;
+- `source_unknown`, `target_unknown`: tokens that will map to [UNK]
+  (word/char only; 0 for sentencepiece, which has byte fallback).
 """
 
 import tensorflow as tf
-import tensorflow_text as tf_text
 import tensorflow_transform as tft
 
-from keras_seq.text.special_tokens import BOS_ID
-from keras_seq.text.special_tokens import EOS_ID
-from keras_seq.text.special_tokens import PAD_ID
-from keras_seq.text.special_tokens import RESERVED_TOKENS
-from keras_seq.text.special_tokens import UNK_ID
+from keras_seq import text
 from keras_seq_pipelines import configs
-
-NUM_RESERVED_IDS = len(RESERVED_TOKENS)
-
-# Punctuation and symbols become tokens of their own in word mode; `\pL`
-# and `\pN` (RE2 Unicode classes) keep letters such as "ü" inside words.
-_PUNCTUATION = r"([^\pL\pN\s])"
 
 
 def as_text_vector(feature):
@@ -63,68 +54,51 @@ def as_text_vector(feature):
     return padded[:, 0]
 
 
-def clean_text(text, lowercase=True):
-    """Valid, NFKC-normalized, optionally case-folded text, spaces collapsed.
+def split_tokens(texts, config, side):
+    """Token strings of `texts` with the tokenizer class of `config`.
 
     Args:
-        text: `(batch,)` string tensor, possibly with invalid UTF-8.
-        lowercase: case-fold with tensorflow-text.
+        texts: `(batch,)` string tensor.
+        config: `DatasetConfig`.
+        side: "source" or "target" (the source may be lower-cased).
 
     Returns:
-        `(batch,)` string tensor.
+        `tf.RaggedTensor` of strings `(batch, None)`.
     """
-    # Invalid UTF-8 would make the tensorflow-text ops fail: replace it.
-    text = tf.strings.unicode_transcode(
-        text,
-        input_encoding="UTF-8",
-        output_encoding="UTF-8",
-        errors="replace",
-        replacement_char=0xFFFD,
+    lowercase = config.source_lowercase if side == "source" else False
+    if config.tokenization == "word":
+        return text.WordTokenizer.split(texts, lowercase=lowercase)
+    if config.tokenization == "char":
+        return text.CharTokenizer.split(texts, lowercase=lowercase)
+    # sentencepiece: words, for the length statistics only.
+    return text.WordTokenizer.split(texts, lowercase=lowercase, joiner=None)
+
+
+def _side(raw, config, side, vocab_name, outputs):
+    texts = as_text_vector(raw)
+    tokens = split_tokens(texts, config, side)
+    outputs[f"{side}_text"] = texts
+    outputs[f"{side}_length"] = tokens.row_lengths()
+    if config.tokenization == "sentencepiece":
+        outputs[f"{side}_unknown"] = tf.zeros_like(tokens.row_lengths())
+        return
+    vocabulary = tft.vocabulary(
+        tokens,
+        top_k=config.vocabulary_size,
+        # tft warns that a threshold of 1 is a no-op: pass None then.
+        frequency_threshold=(
+            config.frequency_threshold
+            if config.frequency_threshold > 1
+            else None
+        ),
+        vocab_filename=vocab_name,
     )
-    text = tf_text.normalize_utf8(text, "NFKC")
-    if lowercase:
-        text = tf_text.case_fold_utf8(text)
-    text = tf.strings.regex_replace(text, r"\s+", " ")
-    return tf.strings.strip(text)
-
-
-def tokenize(text, tokenization="word", lowercase=True):
-    """Splits text into tokens.
-
-    Args:
-        text: `(batch,)` string tensor.
-        tokenization: `"word"` (words and punctuation marks, split by
-            `tensorflow_text.WhitespaceTokenizer`) or `"char"` (Unicode
-            characters, spaces included).
-        lowercase: case-fold first.
-
-    Returns:
-        `tf.RaggedTensor` of strings, `(batch, None)`.
-    """
-    if tokenization not in configs.TOKENIZATIONS:
-        raise ValueError(
-            f"`tokenization` must be one of {configs.TOKENIZATIONS}. "
-            f"Received: tokenization={tokenization!r}"
-        )
-    text = clean_text(text, lowercase=lowercase)
-    if tokenization == "char":
-        return tf.strings.unicode_split(text, "UTF-8")
-    text = tf.strings.regex_replace(text, _PUNCTUATION, r" \1 ")
-    return tf_text.WhitespaceTokenizer().tokenize(text)
-
-
-def _shift_ids(ids):
-    """Vocabulary ids (OOV = -1) -> keras-seq ids (UNK 1, vocabulary from 4)."""
-
-    def shift(v):
-        unk = tf.constant(UNK_ID, v.dtype)
-        return tf.where(v < 0, unk, v + NUM_RESERVED_IDS)
-
-    return tf.ragged.map_flat_values(shift, ids)
-
-
-def _pad(ragged, length):
-    return ragged.to_tensor(default_value=PAD_ID, shape=[None, length])
+    ids = tft.apply_vocabulary(
+        tokens, deferred_vocab_filename_tensor=vocabulary, default_value=-1
+    )
+    outputs[f"{side}_unknown"] = tf.reduce_sum(
+        tf.cast(ids < 0, tf.int64), axis=1
+    )
 
 
 def preprocessing_fn(inputs, custom_config=None):
@@ -139,54 +113,19 @@ def preprocessing_fn(inputs, custom_config=None):
     """
     config = configs.DatasetConfig(**(custom_config or {}))
     outputs = {}
-
-    source_tokens = tokenize(
-        as_text_vector(inputs[configs.SOURCE_KEY]),
-        config.tokenization,
-        config.lowercase,
+    _side(
+        inputs[configs.SOURCE_KEY],
+        config,
+        "source",
+        configs.SOURCE_VOCAB_NAME,
+        outputs,
     )
-    source_ids = _shift_ids(
-        tft.compute_and_apply_vocabulary(
-            source_tokens,
-            top_k=config.vocabulary_size,
-            frequency_threshold=config.frequency_threshold,
-            default_value=-1,
-            vocab_filename=configs.SOURCE_VOCAB_NAME,
-        )
-    )
-    outputs[configs.SOURCE_IDS_KEY] = _pad(
-        source_ids[:, : config.max_source_length], config.max_source_length
-    )
-    outputs[configs.SOURCE_LENGTH_KEY] = source_tokens.row_lengths()
-
     if configs.TARGET_KEY in inputs:
-        target_tokens = tokenize(
-            as_text_vector(inputs[configs.TARGET_KEY]),
-            config.tokenization,
-            config.lowercase,
+        _side(
+            inputs[configs.TARGET_KEY],
+            config,
+            "target",
+            configs.TARGET_VOCAB_NAME,
+            outputs,
         )
-        target_ids = _shift_ids(
-            tft.compute_and_apply_vocabulary(
-                target_tokens,
-                top_k=config.vocabulary_size,
-                frequency_threshold=config.frequency_threshold,
-                default_value=-1,
-                vocab_filename=configs.TARGET_VOCAB_NAME,
-            )
-        )
-        # BOS/EOS take one of the max_target_length positions.
-        body = target_ids[:, : config.max_target_length - 1]
-        batch = tf.shape(as_text_vector(inputs[configs.TARGET_KEY]))[0]
-        bos = tf.RaggedTensor.from_tensor(
-            tf.fill([batch, 1], tf.constant(BOS_ID, body.dtype))
-        )
-        eos = tf.RaggedTensor.from_tensor(
-            tf.fill([batch, 1], tf.constant(EOS_ID, body.dtype))
-        )
-        length = config.max_target_length
-        outputs[configs.TARGET_IN_KEY] = _pad(tf.concat([bos, body], 1), length)
-        outputs[configs.TARGET_OUT_KEY] = _pad(
-            tf.concat([body, eos], 1), length
-        )
-        outputs[configs.TARGET_LENGTH_KEY] = target_tokens.row_lengths()
     return outputs

@@ -1,22 +1,30 @@
-"""Trainer module file: trains a keras-seq translator and exports it.
+"""Trainer module file: trains a keras-seq Translator and exports it.
 
 TFX's Trainer calls `run_fn(fn_args)`; `fn_args.custom_config` holds
 `{"dataset": DatasetConfig dict, "model": ModelConfig dict, "model_name",
-"distribution_strategy"}` (see pipelines/pipeline.py). The model is a
-keras-seq model built from that configuration:
+"distribution_strategy", "backup_root"}` (see pipelines/pipeline.py).
 
-- `"rnn"`: `keras_seq.models.RNNSeq2Seq` (Luong attention by default),
-- `"transformer"`: `keras_seq.models.TransformerSeq2Seq`,
-
-trained teacher-forced on Transform's output (`source_ids`, `target_in` ->
-`target_out`, the batch format of docs/design.md) under a distribution
-strategy chosen from the hardware, then exported by
-`keras_seq_serving.export.export_translator` with the Transform graph inside.
+1. Tokenizers (`keras_seq.text`): `WordTokenizer`/`CharTokenizer` over the
+   vocabularies Transform learned, or a `SentencePieceTokenizer` trained on
+   the training split's text.
+2. Batches: the transformed text, tokenized in `tf.data` by those
+   tokenizers (the batch format of docs/design.md), shuffled, grouped in
+   length buckets.
+3. The model (`"rnn"`: `RNNSeq2Seq`, Luong attention by default;
+   `"transformer"`: `TransformerSeq2Seq`) trained with the library's recipe
+   under a distribution strategy chosen from the hardware: Adam with the
+   warm-up schedule, label smoothing, TensorBoard logs, the weights of the
+   epoch with the best validation BLEU, and `keras.callbacks.BackupAndRestore`
+   so a killed Trainer resumes at the epoch it reached.
+4. `Translator(...).export(serving_model_dir)`: the string -> string
+   SavedModel the Pusher pushes; `translator.keras` beside the TensorBoard
+   logs.
 
 `train_and_export` does the same outside TFX (tests, benchmarks).
 """
 
 import glob
+import hashlib
 import json
 import os
 
@@ -25,7 +33,10 @@ import tensorflow as tf
 
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import distribution
-from keras_seq_serving import export
+
+TRANSLATOR_FILENAME = "translator.keras"
+BEST_WEIGHTS_FILENAME = "best.weights.h5"
+BEST_BLEU_FILENAME = "best_bleu.json"
 
 
 def _expand(patterns):
@@ -42,52 +53,156 @@ def _expand(patterns):
     return files
 
 
+def read_texts(file_patterns):
+    """`(sources, targets)` lists of `str` of transformed examples."""
+    spec = {
+        configs.SOURCE_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+        configs.TARGET_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+    }
+    dataset = tf.data.TFRecordDataset(
+        _expand(file_patterns), compression_type="GZIP"
+    )
+    sources, targets = [], []
+    for batch in dataset.batch(4096).map(
+        lambda r: tf.io.parse_example(r, spec)
+    ):
+        sources.extend(
+            t.decode("utf-8") for t in batch[configs.SOURCE_TEXT_KEY].numpy()
+        )
+        targets.extend(
+            t.decode("utf-8") for t in batch[configs.TARGET_TEXT_KEY].numpy()
+        )
+    return sources, targets
+
+
+def build_tokenizers(dataset_config, tf_transform_output, train_files):
+    """`(source, target)` keras_seq.text tokenizers of the configuration."""
+    from keras_seq import text
+
+    if dataset_config.tokenization == "sentencepiece":
+        sources, targets = read_texts(train_files)
+        pairs = [(s, t) for s, t in zip(sources, targets) if s.strip()]
+        pairs = [(s, t) for s, t in pairs if t.strip()]
+        if not pairs:
+            raise ValueError(
+                "The training split has no pair with both sides non-empty. "
+                f"Received: {len(sources)} rows"
+            )
+        source = text.SentencePieceTokenizer.from_corpus(
+            [s for s, _ in pairs],
+            vocabulary_size=dataset_config.vocabulary_size,
+            lowercase=dataset_config.source_lowercase,
+        )
+        target = text.SentencePieceTokenizer.from_corpus(
+            [t for _, t in pairs],
+            vocabulary_size=dataset_config.vocabulary_size,
+        )
+        return source, target
+
+    def vocabulary(name):
+        tokens = [
+            t.decode("utf-8")
+            for t in tf_transform_output.vocabulary_by_name(name)
+        ]
+        reserved = set(text.RESERVED_TOKENS)
+        return list(text.RESERVED_TOKENS) + [
+            t for t in tokens if t not in reserved
+        ]
+
+    cls = (
+        text.WordTokenizer
+        if dataset_config.tokenization == "word"
+        else text.CharTokenizer
+    )
+    source = cls(
+        vocabulary(configs.SOURCE_VOCAB_NAME),
+        lowercase=dataset_config.source_lowercase,
+    )
+    target = cls(vocabulary(configs.TARGET_VOCAB_NAME), lowercase=False)
+    return source, target
+
+
 def make_dataset(
-    file_patterns, tf_transform_output, batch_size, shuffle=False, seed=0
+    file_patterns,
+    tokenizers,
+    dataset_config,
+    model_config,
+    shuffle=False,
+    seed=0,
 ):
     """Batches in the seq2seq format of docs/design.md.
 
-    Args:
-        file_patterns: glob(s) or folder(s) of Transform's gzipped
-            TFRecords (`transformed_examples/Split-*`).
-        tf_transform_output: `tft.TFTransformOutput`.
-        batch_size: global batch size.
-        shuffle: shuffle the examples (training).
+    Source rows longer than `max_source_length` and targets longer than
+    `max_target_length - 1` are cut (BOS/EOS take one position); rows with
+    an empty side are dropped. With `bucket_boundaries`, batches hold
+    examples of similar length.
 
     Returns:
         `tf.data.Dataset` of `({"source_ids", "target_in"}, target_out)`,
         int32 tensors `(batch_size, length)`.
     """
-    spec = tf_transform_output.transformed_feature_spec()
-    keys = (
-        configs.SOURCE_IDS_KEY,
-        configs.TARGET_IN_KEY,
-        configs.TARGET_OUT_KEY,
+    source_tokenizer, target_tokenizer = tokenizers
+    spec = {
+        configs.SOURCE_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+        configs.TARGET_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
+    }
+    dataset = tf.data.TFRecordDataset(
+        _expand(file_patterns), compression_type="GZIP"
     )
-    spec = {key: spec[key] for key in keys}
-    files = _expand(file_patterns)
-    dataset = tf.data.TFRecordDataset(files, compression_type="GZIP")
     if shuffle:
-        dataset = dataset.shuffle(10000, seed=seed)
+        dataset = dataset.shuffle(20000, seed=seed)
+    max_source = dataset_config.max_source_length
+    max_target = dataset_config.max_target_length
 
-    def parse(records):
+    def encode(records):
         features = tf.io.parse_example(records, spec)
-        ids = {k: tf.cast(v, tf.int32) for k, v in features.items()}
-        inputs = {
-            configs.SOURCE_IDS_KEY: ids[configs.SOURCE_IDS_KEY],
-            configs.TARGET_IN_KEY: ids[configs.TARGET_IN_KEY],
-        }
-        return inputs, ids[configs.TARGET_OUT_KEY]
+        source = source_tokenizer.tokenize(features[configs.SOURCE_TEXT_KEY])
+        target = target_tokenizer.tokenize(features[configs.TARGET_TEXT_KEY])
+        source = source[:, :max_source]
+        target = target[:, : max_target - 1]
+        keep = (source.row_lengths() > 0) & (target.row_lengths() > 0)
+        return tf.data.Dataset.from_tensor_slices(
+            {
+                "source": tf.ragged.boolean_mask(source, keep),
+                "target": tf.ragged.boolean_mask(target, keep),
+            }
+        )
 
-    return dataset.batch(batch_size).map(parse).prefetch(tf.data.AUTOTUNE)
+    dataset = dataset.batch(1024).flat_map(encode)
+    bos = tf.constant([target_tokenizer.bos_id], tf.int32)
+    eos = tf.constant([target_tokenizer.eos_id], tf.int32)
+
+    def to_example(row):
+        source = row["source"]
+        target = row["target"]
+        return {
+            "source_ids": source,
+            "target_in": tf.concat([bos, target], 0),
+        }, tf.concat([target, eos], 0)
+
+    dataset = dataset.map(to_example, num_parallel_calls=tf.data.AUTOTUNE)
+    shapes = ({"source_ids": [None], "target_in": [None]}, [None])
+    if model_config.bucket_boundaries:
+        boundaries = list(model_config.bucket_boundaries)
+        dataset = dataset.bucket_by_sequence_length(
+            lambda x, y: tf.shape(x["source_ids"])[0] + tf.shape(y)[0],
+            bucket_boundaries=boundaries,
+            bucket_batch_sizes=[model_config.batch_size]
+            * (len(boundaries) + 1),
+            padded_shapes=shapes,
+        )
+    else:
+        dataset = dataset.padded_batch(
+            model_config.batch_size, padded_shapes=shapes
+        )
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
-def build_model(
-    model_config, dataset_config, source_vocabulary_size, target_vocabulary_size
-):
+def build_model(model_config, dataset_config, tokenizers):
     """The keras-seq model named by `model_config.architecture`."""
     from keras_seq import models
 
+    source_tokenizer, target_tokenizer = tokenizers
     kwargs = dict(model_config.model_kwargs)
     kwargs.setdefault("max_source_length", dataset_config.max_source_length)
     kwargs.setdefault("max_target_length", dataset_config.max_target_length)
@@ -97,32 +212,104 @@ def build_model(
     else:
         cls = models.TransformerSeq2Seq
     return cls(
-        source_vocabulary_size=source_vocabulary_size,
-        target_vocabulary_size=target_vocabulary_size,
+        source_vocabulary_size=source_tokenizer.vocabulary_size,
+        target_vocabulary_size=target_tokenizer.vocabulary_size,
         **kwargs,
     )
 
 
+def learning_rate(model_config, hidden_dim):
+    """A constant rate, or the warm-up schedule peaking at the rate."""
+    if not model_config.warmup_steps:
+        return model_config.learning_rate
+    from keras_seq.optimizers import TransformerSchedule
+
+    warmup = model_config.warmup_steps
+    # TransformerSchedule peaks at scale * (d * warmup)^-0.5 at `warmup`.
+    scale = model_config.learning_rate * (hidden_dim * warmup) ** 0.5
+    return TransformerSchedule(hidden_dim, warmup_steps=warmup, scale=scale)
+
+
 def compile_model(model, model_config):
-    """Adam, masked cross-entropy and masked accuracy (PAD ignored)."""
+    """Adam, masked label-smoothed cross-entropy and masked accuracy."""
     from keras_seq import metrics
 
+    hidden_dim = int(model_config.model_kwargs.get("hidden_dim", 256))
     model.compile(
-        optimizer=keras.optimizers.Adam(model_config.learning_rate),
-        loss=metrics.MaskedSparseCategoricalCrossentropy(from_logits=True),
+        optimizer=keras.optimizers.Adam(
+            learning_rate(model_config, hidden_dim),
+            beta_2=0.98 if model_config.warmup_steps else 0.999,
+        ),
+        loss=metrics.MaskedSparseCategoricalCrossentropy(
+            from_logits=True, label_smoothing=model_config.label_smoothing
+        ),
         metrics=[metrics.MaskedAccuracy()],
         jit_compile=model_config.jit_compile,
     )
     return model
 
 
-def vocabulary_sizes(tf_transform_output):
-    """`(source, target)` vocabulary sizes including the 4 reserved ids."""
-    reserved = 4
-    return tuple(
-        reserved + tf_transform_output.vocabulary_size_by_name(name)
-        for name in (configs.SOURCE_VOCAB_NAME, configs.TARGET_VOCAB_NAME)
-    )
+class BestBleuCheckpoint(keras.callbacks.Callback):
+    """Keeps the weights of the epoch with the best validation BLEU.
+
+    After every epoch the model translates `sources` greedily (the
+    Translator's graph) and sacrebleu scores them against `references`;
+    the best epoch's weights are saved in `directory` (with its BLEU, so a
+    resumed run keeps comparing against it) and restored when training
+    ends.
+    """
+
+    def __init__(self, translator, sources, references, tokenize, directory):
+        super().__init__()
+        self.translator = translator
+        self.sources = sources
+        self.references = references
+        self.tokenize = tokenize
+        self.directory = directory
+        self.weights_path = os.path.join(directory, BEST_WEIGHTS_FILENAME)
+        self.bleu_path = os.path.join(directory, BEST_BLEU_FILENAME)
+        self.history = []
+
+    def _best(self):
+        if not os.path.exists(self.bleu_path):
+            return None
+        with open(self.bleu_path) as f:
+            return json.load(f)
+
+    def on_epoch_end(self, epoch, logs=None):
+        import sacrebleu
+
+        hypotheses = self.translator.translate(self.sources, batch_size=128)
+        bleu = sacrebleu.corpus_bleu(
+            hypotheses, [self.references], tokenize=self.tokenize
+        ).score
+        self.history.append(bleu)
+        if logs is not None:
+            logs["val_bleu"] = bleu
+        best = self._best()
+        if best is None or bleu > best["bleu"]:
+            os.makedirs(self.directory, exist_ok=True)
+            self.model.save_weights(self.weights_path)
+            with open(self.bleu_path, "w") as f:
+                json.dump({"bleu": bleu, "epoch": epoch + 1}, f)
+        print(
+            f"epoch {epoch + 1}: validation BLEU {bleu:.2f} (greedy, "
+            f"{len(self.sources)} sentences)",
+            flush=True,
+        )
+
+    def on_train_end(self, logs=None):
+        if os.path.exists(self.weights_path):
+            self.model.load_weights(self.weights_path)
+
+
+def backup_directory(backup_root, fingerprint):
+    """A folder that outlives one Trainer execution, named after what is
+    trained, so only an identical rerun resumes from it."""
+    digest = hashlib.sha256(
+        json.dumps(fingerprint, sort_keys=True).encode("utf-8")
+    ).hexdigest()[:16]
+    return os.path.join(backup_root, digest)
 
 
 def train_and_export(
@@ -136,42 +323,70 @@ def train_and_export(
     model_name="translator",
     distribution_strategy="auto",
     train_steps=None,
+    backup_dir=None,
+    extra_callbacks=(),
     verbose=2,
 ):
-    """Trains the configured model and exports it for TF Serving.
+    """Trains the configured Translator and exports it for TF Serving.
+
+    Args:
+        backup_dir: folder of `keras.callbacks.BackupAndRestore` and of the
+            best-BLEU weights; a rerun with the same folder resumes at the
+            last finished epoch. None: no resume.
+        extra_callbacks: more Keras callbacks (tests).
 
     Returns:
-        `(model, history dict)`.
+        `(translator, history dict)`.
     """
+    from keras_seq.models import Translator
+
     if model_config.seed is not None:
         # Same seed, same weights, dropout masks and example order: a
-        # pipeline run can be repeated (on one device; GPU kernels may
-        # still differ in the last bits).
+        # pipeline run can be repeated (on one device).
         keras.utils.set_random_seed(model_config.seed)
     strategy = distribution.select_strategy(distribution_strategy)
     distribution.check_jit_compile(strategy, model_config.jit_compile)
-    policy = distribution.configure_mixed_precision(
-        model_config.mixed_precision
+    distribution.configure_mixed_precision(model_config.mixed_precision)
+    tokenizers = build_tokenizers(
+        dataset_config, tf_transform_output, train_files
     )
     train_ds = make_dataset(
         train_files,
-        tf_transform_output,
-        model_config.batch_size,
-        True,
-        seed=model_config.seed,
+        tokenizers,
+        dataset_config,
+        model_config,
+        shuffle=True,
+        seed=model_config.seed or 0,
     )
-    eval_ds = make_dataset(
-        eval_files, tf_transform_output, model_config.batch_size
-    )
-    source_size, target_size = vocabulary_sizes(tf_transform_output)
+    eval_ds = make_dataset(eval_files, tokenizers, dataset_config, model_config)
     with strategy.scope():
-        model = build_model(
-            model_config, dataset_config, source_size, target_size
-        )
+        model = build_model(model_config, dataset_config, tokenizers)
         compile_model(model, model_config)
     callbacks = []
     if log_dir:
         callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    if backup_dir:
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"))
+        )
+    if model_config.best_checkpoint_examples:
+        sources, references = read_texts(eval_files)
+        n = model_config.best_checkpoint_examples
+        greedy = Translator(
+            model, tokenizers[0], tokenizers[1], strategy="greedy"
+        )
+        callbacks.append(
+            BestBleuCheckpoint(
+                greedy,
+                sources[:n],
+                references[:n],
+                dataset_config.bleu_tokenize,
+                os.path.join(
+                    backup_dir or log_dir or serving_model_dir, "best"
+                ),
+            )
+        )
+    callbacks.extend(extra_callbacks)
     history = model.fit(
         train_ds,
         validation_data=eval_ds,
@@ -182,21 +397,20 @@ def train_and_export(
     )
     # Export in float32 so the SavedModel runs the same on any server.
     keras.config.set_dtype_policy("float32")
-    del policy
-    export.export_translator(
+    translator = Translator(
         model,
-        tf_transform_output,
-        serving_model_dir,
-        tokenization=dataset_config.tokenization,
-        max_decode_length=dataset_config.max_target_length,
+        *tokenizers,
+        strategy=model_config.decode_strategy,
         beam_width=model_config.beam_width,
-        model_name=model_name,
-        source_key=configs.SOURCE_KEY,
-        source_ids_key=configs.SOURCE_IDS_KEY,
-        target_vocab_name=configs.TARGET_VOCAB_NAME,
-        max_length_key=configs.TARGET_OUT_KEY,
+        length_penalty=model_config.length_penalty,
     )
-    return model, history.history
+    translator.export(serving_model_dir, model_name=model_name)
+    if log_dir:
+        translator.save(os.path.join(log_dir, TRANSLATOR_FILENAME))
+    if backup_dir:
+        # Finished: a later identical run starts afresh.
+        tf.io.gfile.rmtree(backup_dir)
+    return translator, history.history
 
 
 def run_fn(fn_args):
@@ -207,6 +421,17 @@ def run_fn(fn_args):
     dataset_config = configs.DatasetConfig(**custom.get("dataset", {}))
     model_config = configs.ModelConfig(**custom.get("model", {}))
     tf_transform_output = tft.TFTransformOutput(fn_args.transform_output)
+    backup_dir = None
+    if custom.get("backup_root"):
+        backup_dir = backup_directory(
+            custom["backup_root"],
+            {
+                "dataset": dataset_config.to_dict(),
+                "model": model_config.to_dict(),
+                "transform_output": fn_args.transform_output,
+                "train_steps": fn_args.train_steps,
+            },
+        )
     _, history = train_and_export(
         fn_args.train_files,
         fn_args.eval_files,
@@ -218,6 +443,7 @@ def run_fn(fn_args):
         model_name=custom.get("model_name", "translator"),
         distribution_strategy=custom.get("distribution_strategy", "auto"),
         train_steps=fn_args.train_steps or None,
+        backup_dir=backup_dir,
     )
     with tf.io.gfile.GFile(
         os.path.join(fn_args.model_run_dir, "history.json"), "w"

@@ -10,7 +10,7 @@ import ml_metadata as mlmd
 import pytest
 from ml_metadata.proto import metadata_store_pb2
 
-from keras_seq import cli
+from keras_seq_apps import cli
 from keras_seq_pipelines import data
 
 pytestmark = pytest.mark.e2e

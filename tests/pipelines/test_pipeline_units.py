@@ -10,10 +10,10 @@ import os
 import re
 import unicodedata
 
-import numpy as np
 import pytest
 import tensorflow as tf
 
+from keras_seq.text import JOINER
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import data
 from keras_seq_pipelines import evaluation
@@ -91,39 +91,76 @@ def test_write_multi30k_missing_files(tmp_path):
 # ---------------------------------------------------------- tokenization
 
 
-def python_tokens(text, tokenization, lowercase=True):
-    """Reference tokenizer written from the documented rules."""
-    text = unicodedata.normalize("NFKC", text)
-    if lowercase:
-        text = text.casefold()
+def _char_class(c):
+    category = unicodedata.category(c)
+    if category[0] in "PS":
+        return None  # punctuation and symbols: a token each
+    return "N" if category[0] == "N" else "L"
+
+
+def python_tokens(text, tokenization, lowercase=False, joiner=JOINER):
+    """Reference tokenizer written from the documented rules: control
+    characters -> spaces, NFKC, whitespace collapsed, optional
+    lower-casing; words split at punctuation/symbols and at letter/digit
+    changes, the pieces glued to the previous one carrying the joiner;
+    characters for "char"."""
+    text = "".join(" " if unicodedata.category(c) == "Cc" else c for c in text)
+    text = unicodedata.normalize("NFKC", " ".join(text.split()))
     text = " ".join(text.split())
+    if lowercase:
+        text = text.lower()
     if tokenization == "char":
         return list(text)
-    text = "".join(
-        f" {c} "
-        if not (unicodedata.category(c)[0] in "LN" or c.isspace())
-        else c
-        for c in text
-    )
-    return text.split()
+    tokens = []
+    for word in text.split():
+        pieces = []
+        for c in word:
+            kind = _char_class(c)
+            if pieces and kind is not None and kind == pieces[-1][1]:
+                pieces[-1][0] += c
+            else:
+                pieces.append([c, kind])
+        for i, (piece, _) in enumerate(pieces):
+            tokens.append(joiner + piece if i else piece)
+    return tokens
 
 
 @pytest.mark.parametrize("tokenization", ["word", "char"])
-def test_tokenize_matches_python_reference(tokenization):
+def test_transform_tokens_match_python_reference(tokenization):
     texts = [
         "Ein Mann läuft, schnell!",
         "ＡＢＣ  straße\tÉté",  # full-width letters (NFKC), tabs
-        "Tuesday, 13 December 1994",
+        "Tuesday, 13th December 1994 (2026-11-25)",
+        "a\x00b",  # NUL: a space, not the end of the text
         "",
     ]
-    got = preprocessing.tokenize(tf.constant(texts), tokenization).to_list()
-    got = [[t.decode("utf-8") for t in row] for row in got]
+    config = configs.DatasetConfig(tokenization=tokenization)
+    got = preprocessing.split_tokens(tf.constant(texts), config, "target")
+    got = [[t.decode("utf-8") for t in row] for row in got.to_list()]
     assert got == [python_tokens(t, tokenization) for t in texts]
+    source = preprocessing.split_tokens(tf.constant(texts), config, "source")
+    assert [[t.decode() for t in row] for row in source.to_list()] == [
+        python_tokens(t, tokenization, lowercase=True) for t in texts
+    ]
 
 
-def test_invalid_utf8_is_replaced_not_fatal():
-    got = preprocessing.clean_text(tf.constant([b"ab\xffc"])).numpy()[0]
-    assert got.decode("utf-8") == "ab\ufffdc"
+def test_transform_has_no_tokenization_code_of_its_own():
+    # One text path: the pipeline imports keras_seq.text and never calls a
+    # tensorflow-text tokenizer or string op itself.
+    root = os.path.join(os.path.dirname(__file__), "..", "..", "pipelines")
+    for name in os.listdir(root):
+        if name.endswith(".py"):
+            with open(os.path.join(root, name), encoding="utf-8") as f:
+                code = f.read()
+            for forbidden in (
+                "tensorflow_text",
+                "tf_text",
+                "case_fold",
+                "regex_replace",
+                "unicode_split",
+                "WhitespaceTokenizer",
+            ):
+                assert forbidden not in code, (name, forbidden)
 
 
 def test_as_text_vector_layouts():
@@ -144,61 +181,52 @@ def test_as_text_vector_layouts():
 
 
 def test_preprocessing_fn_with_tf_transform(tmp_path):
-    """Vocabulary ids, reserved ids, BOS/EOS and truncation, checked
-    against counts and ids computed here in Python."""
+    """Vocabularies, token counts and unknown-token counts, checked against
+    counts computed here in Python."""
 
     from transform_fixtures import run_transform
 
     config = configs.DatasetConfig(
         name="t",
         tokenization="word",
-        max_source_length=4,
-        max_target_length=4,
+        source_lowercase=True,
         vocabulary_size=50,
         frequency_threshold=2,
         bleu_tokenize="13a",
     )
     pairs = [
-        ("a man runs .", "ein mann läuft ."),
-        ("a man walks", "ein mann geht"),
-        ("a dog runs far away now", "ein hund läuft weit weg jetzt"),
+        ("A man runs.", "Ein Mann läuft."),
+        ("a man walks", "Ein Mann geht"),
+        ("a dog runs far away now", "ein Hund läuft weit weg jetzt"),
         ("", "leer"),  # empty source row
-        ("a\udcff", "ein"),  # lone surrogate -> replaced on encode
+        ("a\ufffd", "ein"),
     ]
-    pairs[-1] = ("a" + "\ufffd", "ein")
     tft_output, transformed = run_transform(pairs, config, str(tmp_path))
 
-    def vocabulary(sentences):
+    def vocabulary(sentences, lowercase):
         counts = collections.Counter(
-            t for s in sentences for t in python_tokens(s, "word")
+            t for s in sentences for t in python_tokens(s, "word", lowercase)
         )
-        kept = [(c, t) for t, c in counts.items() if c >= 2]
-        # tft orders by count, then by token descending on ties.
-        kept.sort(key=lambda ct: (-ct[0], tuple(-b for b in ct[1].encode())))
-        return {t: i + 4 for i, (_, t) in enumerate(kept)}
+        return {t for t, c in counts.items() if c >= 2}
 
-    source_vocab = vocabulary([s for s, _ in pairs])
-    target_vocab = vocabulary([t for _, t in pairs])
-    assert [
+    source_vocab = vocabulary([s for s, _ in pairs], True)
+    target_vocab = vocabulary([t for _, t in pairs], False)
+    got_source = [
         t.decode() for t in tft_output.vocabulary_by_name("source_vocab")
-    ] == list(source_vocab)
-
-    def ids(sentence, vocab):
-        return [vocab.get(t, 1) for t in python_tokens(sentence, "word")]
-
+    ]
+    got_target = [
+        t.decode() for t in tft_output.vocabulary_by_name("target_vocab")
+    ]
+    assert set(got_source) == source_vocab
+    assert set(got_target) == target_vocab
     for (source, target), row in zip(pairs, transformed):
-        src = ids(source, source_vocab)[:4]
-        np.testing.assert_array_equal(
-            row["source_ids"], src + [0] * (4 - len(src))
-        )
-        body = ids(target, target_vocab)[:3]
-        np.testing.assert_array_equal(
-            row["target_in"], [2] + body + [0] * (3 - len(body))
-        )
-        np.testing.assert_array_equal(
-            row["target_out"], body + [3] + [0] * (3 - len(body))
-        )
-        assert row["source_length"] == len(python_tokens(source, "word"))
+        src = python_tokens(source, "word", True)
+        tgt = python_tokens(target, "word")
+        assert row["source_text"].decode("utf-8") == source
+        assert row["source_length"] == len(src)
+        assert row["target_length"] == len(tgt)
+        assert row["source_unknown"] == sum(t not in source_vocab for t in src)
+        assert row["target_unknown"] == sum(t not in target_vocab for t in tgt)
 
 
 # --------------------------------------------------------------- configs
@@ -225,6 +253,10 @@ def test_dataset_config_errors(kwargs, match):
         ({"epochs": 0}, "Received: epochs=0"),
         ({"mixed_precision": "yes"}, "Received: mixed_precision='yes'"),
         ({"learning_rate": 0.0}, "Received: learning_rate=0.0"),
+        ({"label_smoothing": 1.0}, "Received: label_smoothing=1.0"),
+        ({"warmup_steps": -1}, "Received: warmup_steps=-1"),
+        ({"decode_strategy": "top"}, "Received: decode_strategy='top'"),
+        ({"bucket_boundaries": (8, 4)}, "Received: bucket_boundaries=(8, 4)"),
     ],
 )
 def test_model_config_errors(kwargs, match):
