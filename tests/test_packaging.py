@@ -8,6 +8,7 @@ project's `pipelines` or `serving` package.
 
 import configparser
 import os
+import shutil
 import subprocess
 import sys
 
@@ -59,6 +60,15 @@ def test_package_dir_maps_repository_folders_under_the_namespace():
 
 
 def test_pip_install_creates_no_generic_top_level_package(tmp_path):
+    # Built from a copy: setuptools writes build/ next to the sources.
+    source = tmp_path / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv*", "outputs", "build", "*.egg-info", "logs"
+        ),
+    )
     target = tmp_path / "site"
     subprocess.run(
         [
@@ -71,7 +81,7 @@ def test_pip_install_creates_no_generic_top_level_package(tmp_path):
             "--no-build-isolation",
             "--target",
             str(target),
-            ROOT,
+            str(source),
         ],
         check=True,
         cwd=tmp_path,
