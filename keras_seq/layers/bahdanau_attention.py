@@ -2,10 +2,10 @@
 
 import keras
 
-from keras_seq.layers.luong_attention import SourceAttention
-from keras_seq.layers.luong_attention import additive_score
-from keras_seq.layers.luong_attention import check_query_values_ranks
-from keras_seq.layers.luong_attention import project
+from keras_seq.layers.source_attention import SourceAttention
+from keras_seq.layers.source_attention import additive_score
+from keras_seq.layers.source_attention import check_query_values_ranks
+from keras_seq.layers.source_attention import project
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -71,17 +71,6 @@ class BahdanauAttention(SourceAttention):
         self.units = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
-
-    def _dense(self, units, name):
-        return keras.layers.Dense(
-            units,
-            use_bias=False,
-            kernel_initializer=keras.initializers.get(
-                keras.initializers.serialize(self.kernel_initializer)
-            ),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def build(self, query_shape, values_shape):
         check_query_values_ranks(query_shape, values_shape)

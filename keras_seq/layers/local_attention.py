@@ -3,9 +3,9 @@
 import keras
 from keras import ops
 
+from keras_seq.layers.attention_ops import masked_softmax
 from keras_seq.layers.luong_attention import LuongAttention
-from keras_seq.layers.luong_attention import masked_softmax
-from keras_seq.layers.luong_attention import project
+from keras_seq.layers.source_attention import project
 
 MODES = ("local-m", "local-p")
 
