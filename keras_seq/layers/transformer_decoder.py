@@ -2,8 +2,8 @@
 
 import keras
 
+from keras_seq.layers.transformer_args import TransformerArgs
 from keras_seq.layers.transformer_decoder_layer import TransformerDecoderLayer
-from keras_seq.layers.transformer_encoder_layer import TransformerArgs
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

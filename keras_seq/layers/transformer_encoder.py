@@ -2,7 +2,7 @@
 
 import keras
 
-from keras_seq.layers.transformer_encoder_layer import TransformerArgs
+from keras_seq.layers.transformer_args import TransformerArgs
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
 
 
