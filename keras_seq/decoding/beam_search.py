@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from keras_seq.decoding import decoding_utils as utils
+from keras_seq.validation import check_int
 
 
 def beam_search(
@@ -98,10 +99,8 @@ def beam_search(
         Networks", sec. 3.1. Wu et al. 2016, "Google's Neural Machine
         Translation System", sec. 7, eq. 14.
     """
-    k = utils.validate_positive_int(beam_width, "beam_width")
-    n_return = utils.validate_positive_int(
-        num_return_sequences, "num_return_sequences"
-    )
+    k = check_int("beam_width", beam_width)
+    n_return = check_int("num_return_sequences", num_return_sequences)
     if n_return > k:
         raise ValueError(
             "`num_return_sequences` must be <= `beam_width` "
@@ -109,9 +108,9 @@ def beam_search(
         )
     alpha = _validate_penalty(length_penalty, "length_penalty")
     beta = _validate_penalty(coverage_penalty, "coverage_penalty")
-    min_length = utils.validate_positive_int(min_length, "min_length", 0)
-    end_id = utils.validate_positive_int(end_id, "end_id", 0)
-    pad_id = utils.validate_positive_int(pad_id, "pad_id", 0)
+    min_length = check_int("min_length", min_length, minimum=0)
+    end_id = check_int("end_id", end_id, minimum=0)
+    pad_id = check_int("pad_id", pad_id, minimum=0)
     length, row_max = utils.resolve_max_length(
         max_length, output_length=output_length
     )

@@ -9,24 +9,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq.validation import check_int
+from keras_seq.validation import check_non_negative
+
 # Stands in for log(0) of forbidden or absent hypotheses. A true -inf keeps
 # the arithmetic exact (-inf + finite = -inf, -inf / positive = -inf) and
 # never meets another infinity in a subtraction, so no NaN appears.
 NEG_INF = float("-inf")
-
-
-def validate_positive_int(value, name, minimum=1):
-    """Checks that a Python integer argument is >= `minimum`."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < minimum
-    ):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value}"
-        )
-    return int(value)
 
 
 def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
@@ -50,11 +39,9 @@ def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
     if isinstance(max_length, (int, np.integer)) and not isinstance(
         max_length, bool
     ):
-        max_length = validate_positive_int(max_length, "max_length")
+        max_length = check_int("max_length", max_length)
         if output_length is not None:
-            output_length = validate_positive_int(
-                output_length, "output_length"
-            )
+            output_length = check_int("output_length", output_length)
             if output_length < max_length:
                 raise ValueError(
                     "`output_length` must be >= `max_length` when "
@@ -89,7 +76,7 @@ def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
                 f"Received: output_length={output_length}"
             )
         output_length = int(concrete.max())
-    output_length = validate_positive_int(output_length, "output_length")
+    output_length = check_int("output_length", output_length)
     row_max = ops.minimum(ops.cast(max_length, "int32"), output_length)
     return output_length, row_max
 
@@ -122,10 +109,9 @@ def max_length_from_source(source_lengths, scale=1.5, offset=10, limit=None):
     Returns:
         int32 tensor `(batch_size,)` = `clip(floor(a * |x| + b), 1, limit)`.
     """
-    if scale < 0:
-        raise ValueError(f"`scale` must be >= 0. Received: scale={scale}")
+    check_non_negative("scale", scale)
     if limit is not None:
-        limit = validate_positive_int(limit, "limit")
+        limit = check_int("limit", limit)
     lengths = ops.cast(source_lengths, "float32") * float(scale) + offset
     lengths = ops.cast(ops.floor(lengths), "int32")
     lengths = ops.maximum(lengths, 1)

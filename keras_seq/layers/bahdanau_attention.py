@@ -6,6 +6,7 @@ from keras_seq.layers.source_attention import SourceAttention
 from keras_seq.layers.source_attention import additive_score
 from keras_seq.layers.source_attention import check_query_values_ranks
 from keras_seq.layers.source_attention import project
+from keras_seq.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -64,10 +65,7 @@ class BahdanauAttention(SourceAttention):
 
     def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units!r}"
-            )
+        units = check_int("units", units)
         self.units = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True

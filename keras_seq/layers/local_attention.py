@@ -6,6 +6,8 @@ from keras import ops
 from keras_seq.layers.attention_ops import masked_softmax
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.source_attention import project
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 MODES = ("local-m", "local-p")
 
@@ -107,19 +109,8 @@ class LocalAttention(LuongAttention):
             kernel_initializer=kernel_initializer,
             **kwargs,
         )
-        if (
-            not isinstance(window, int)
-            or isinstance(window, bool)
-            or (window <= 0)
-        ):
-            raise ValueError(
-                "`window` (D) must be a positive integer. "
-                f"Received: window={window!r}"
-            )
-        if mode not in MODES:
-            raise ValueError(
-                f"`mode` must be one of {MODES}. Received: mode={mode!r}"
-            )
+        window = check_int("window", window)
+        check_one_of("mode", mode, MODES)
         if position_units is not None:
             if mode != "local-p":
                 raise ValueError(
@@ -127,15 +118,7 @@ class LocalAttention(LuongAttention):
                     f"Received: position_units={position_units!r} with "
                     f"mode={mode!r}"
                 )
-            if (
-                not isinstance(position_units, int)
-                or isinstance(position_units, bool)
-                or position_units <= 0
-            ):
-                raise ValueError(
-                    "`position_units` must be a positive integer or None. "
-                    f"Received: position_units={position_units!r}"
-                )
+            position_units = check_int("position_units", position_units)
         self.window = window
         self.mode = mode
         self.position_units = position_units

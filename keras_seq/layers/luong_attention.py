@@ -7,6 +7,8 @@ from keras_seq.layers.source_attention import SourceAttention
 from keras_seq.layers.source_attention import additive_score
 from keras_seq.layers.source_attention import check_query_values_ranks
 from keras_seq.layers.source_attention import project
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 SCORES = ("dot", "general", "concat")
 
@@ -76,26 +78,14 @@ class LuongAttention(SourceAttention):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if score not in SCORES:
-            raise ValueError(
-                f"`score` must be one of {SCORES}. Received: score={score!r}"
-            )
+        check_one_of("score", score, SCORES)
         if units is not None:
             if score != "concat":
                 raise ValueError(
                     "`units` is only used by score='concat'. "
                     f"Received: units={units!r} with score={score!r}"
                 )
-            if not isinstance(units, int) or isinstance(units, bool):
-                raise ValueError(
-                    "`units` must be a positive integer or None. "
-                    f"Received: units={units!r}"
-                )
-            if units <= 0:
-                raise ValueError(
-                    "`units` must be a positive integer or None. "
-                    f"Received: units={units!r}"
-                )
+            units = check_int("units", units, allow_none=True)
         self.score = score
         self.units = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)

@@ -7,30 +7,24 @@
 
 import keras
 
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_positive
+
 
 def validate_transformer_args(
     num_heads, intermediate_dim, dropout, layer_norm_epsilon
 ):
-    """Shared argument checks of the Transformer layers (Keras style)."""
-    if not isinstance(num_heads, int) or num_heads < 1:
-        raise ValueError(
-            "`num_heads` must be a positive int. "
-            f"Received: num_heads={num_heads}"
-        )
-    if not isinstance(intermediate_dim, int) or intermediate_dim < 1:
-        raise ValueError(
-            "`intermediate_dim` must be a positive int. "
-            f"Received: intermediate_dim={intermediate_dim}"
-        )
-    if not 0.0 <= dropout < 1.0:
-        raise ValueError(
-            f"`dropout` must be in [0, 1). Received: dropout={dropout}"
-        )
-    if not layer_norm_epsilon > 0:
-        raise ValueError(
-            "`layer_norm_epsilon` must be > 0. "
-            f"Received: layer_norm_epsilon={layer_norm_epsilon}"
-        )
+    """Shared argument checks of the Transformer layers.
+
+    Returns:
+        `(num_heads, intermediate_dim)` as Python ints.
+    """
+    num_heads = check_int("num_heads", num_heads)
+    intermediate_dim = check_int("intermediate_dim", intermediate_dim)
+    check_fraction("dropout", dropout)
+    check_positive("layer_norm_epsilon", layer_norm_epsilon)
+    return num_heads, intermediate_dim
 
 
 def head_dim_for(hidden_dim, num_heads):
@@ -64,7 +58,7 @@ class TransformerArgs:
         kernel_initializer,
         bias_initializer,
     ):
-        validate_transformer_args(
+        num_heads, intermediate_dim = validate_transformer_args(
             num_heads, intermediate_dim, dropout, layer_norm_epsilon
         )
         try:

@@ -4,15 +4,9 @@ import keras
 
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
 from keras_seq.models.bert.bert_embeddings import BertEmbeddings
+from keras_seq.validation import check_int
 
 _INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive int. Received: {name}={value!r}"
-        )
 
 
 def bert_inputs(*extra_int_inputs):
@@ -118,10 +112,10 @@ class BertEncoder(keras.Model):
         dtype=None,
         **kwargs,
     ):
-        _check_positive_int("num_layers", num_layers)
-        _check_positive_int("num_heads", num_heads)
-        _check_positive_int("hidden_dim", hidden_dim)
-        _check_positive_int("intermediate_dim", intermediate_dim)
+        num_layers = check_int("num_layers", num_layers)
+        num_heads = check_int("num_heads", num_heads)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        intermediate_dim = check_int("intermediate_dim", intermediate_dim)
         if hidden_dim % num_heads != 0:
             raise ValueError(
                 "`hidden_dim` must be divisible by `num_heads`. Received: "

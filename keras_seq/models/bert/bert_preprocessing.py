@@ -14,6 +14,9 @@ input pipelines and SavedModel serving functions, where the backend-agnostic
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+
 # Ids of the uncased BERT vocabulary (docs/design.md, "Token ids").
 BERT_PAD_ID = 0
 BERT_UNK_ID = 100
@@ -25,26 +28,6 @@ BERT_MASK_ID = 103
 # (`next_sentence_label`): 0 means B follows A, 1 means B is random.
 IS_NEXT = 0
 NOT_NEXT = 1
-
-
-def _check_int(name, value, minimum):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-    if value < minimum:
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value!r}"
-        )
-
-
-def _check_rate(name, value):
-    if not isinstance(value, (float, int)) or not 0.0 <= value <= 1.0:
-        raise ValueError(
-            f"`{name}` must be a number in [0, 1]. Received: {name}={value!r}"
-        )
 
 
 def _to_ragged(ids, name):
@@ -159,10 +142,10 @@ class BertInputPacker:
         sep_id=BERT_SEP_ID,
         pad_id=BERT_PAD_ID,
     ):
-        _check_int("sequence_length", sequence_length, 3)
-        _check_int("cls_id", cls_id, 0)
-        _check_int("sep_id", sep_id, 0)
-        _check_int("pad_id", pad_id, 0)
+        check_int("sequence_length", sequence_length, minimum=3)
+        check_int("cls_id", cls_id, minimum=0)
+        check_int("sep_id", sep_id, minimum=0)
+        check_int("pad_id", pad_id, minimum=0)
         self.sequence_length = int(sequence_length)
         self.cls_id = int(cls_id)
         self.sep_id = int(sep_id)
@@ -280,18 +263,20 @@ class BertMaskedLMGenerator:
             BERT_MASK_ID,
         ),
     ):
-        _check_int("vocabulary_size", vocabulary_size, 1)
-        _check_int("max_predictions", max_predictions, 1)
-        _check_rate("mask_selection_rate", mask_selection_rate)
-        _check_rate("mask_token_rate", mask_token_rate)
-        _check_rate("random_token_rate", random_token_rate)
+        check_int("vocabulary_size", vocabulary_size)
+        check_int("max_predictions", max_predictions)
+        check_fraction(
+            "mask_selection_rate", mask_selection_rate, include_one=True
+        )
+        check_fraction("mask_token_rate", mask_token_rate, include_one=True)
+        check_fraction("random_token_rate", random_token_rate, include_one=True)
         if mask_token_rate + random_token_rate > 1.0:
             raise ValueError(
                 "`mask_token_rate + random_token_rate` must be <= 1. "
                 f"Received: mask_token_rate={mask_token_rate}, "
                 f"random_token_rate={random_token_rate}"
             )
-        _check_int("mask_token_id", mask_token_id, 0)
+        check_int("mask_token_id", mask_token_id, minimum=0)
         special = sorted({int(i) for i in special_token_ids})
         if any(i < 0 or i >= vocabulary_size for i in special):
             raise ValueError(

@@ -14,6 +14,8 @@ All functions use `keras.ops` so they run in graph on any backend, inside
 
 from keras import ops
 
+from keras_seq.validation import check_int
+
 # Added to the logits of ineligible positions. Finite (not -inf) so that a
 # fully masked row gives a uniform softmax that we then zero, never NaN.
 _NEG = -1e9
@@ -73,18 +75,7 @@ def span_mask(mask, max_answer_length):
         bool tensor `(batch_size, sequence_length, sequence_length)`, entry
         `[b, i, j]` true when span `(i, j)` is eligible.
     """
-    if isinstance(max_answer_length, bool) or not isinstance(
-        max_answer_length, int
-    ):
-        raise ValueError(
-            "`max_answer_length` must be an integer >= 1. "
-            f"Received: max_answer_length={max_answer_length!r}"
-        )
-    if max_answer_length < 1:
-        raise ValueError(
-            "`max_answer_length` must be an integer >= 1. "
-            f"Received: max_answer_length={max_answer_length}"
-        )
+    max_answer_length = check_int("max_answer_length", max_answer_length)
     length = ops.shape(mask)[1]
     i = ops.arange(length)[:, None]
     j = ops.arange(length)[None, :]
