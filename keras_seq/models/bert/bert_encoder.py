@@ -3,6 +3,7 @@
 import keras
 
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
+from keras_seq.models.bert import checkpoint
 from keras_seq.models.bert.bert_embeddings import BertEmbeddings
 from keras_seq.validation import check_int
 
@@ -246,6 +247,36 @@ class BertEncoder(keras.Model):
         See `keras_seq.models.bert.load_hf_bert_checkpoint`; this returns only
         the encoder.
         """
-        from keras_seq.models.bert.checkpoint import load_hf_bert_checkpoint
-
         return load_hf_bert_checkpoint(directory, **kwargs).encoder
+
+
+def load_hf_bert_checkpoint(directory, dtype=None, skip_prefixes=("cls.",)):
+    """Loads a Hugging Face BERT directory into a `BertEncoder`.
+
+    Reads `config.json`, `model.safetensors` and `vocab.txt` (and
+    `tokenizer_config.json` for `do_lower_case`, if present).
+
+    Args:
+        directory: path of the checkpoint directory.
+        dtype: dtype policy of the encoder (the weights are loaded as
+            float32 variables in any case).
+        skip_prefixes: weight-name prefixes of task heads to ignore.
+
+    Returns:
+        `HFBertCheckpoint(encoder, vocabulary, lowercase, config)`:
+        the encoder with the weights, the word pieces (list, id = index),
+        whether the tokenizer lower-cases, and the encoder's arguments.
+
+    Raises:
+        ValueError: for a missing file, a config the encoder cannot
+            represent, a vocabulary whose size differs from the config, or
+            missing / unexpected / mis-shaped weights.
+    """
+    files = checkpoint.read_hf_bert_checkpoint(directory)
+    encoder = BertEncoder(**files.config, dtype=dtype)
+    checkpoint.assign_hf_weights(
+        encoder, files.weights, skip_prefixes=skip_prefixes
+    )
+    return checkpoint.HFBertCheckpoint(
+        encoder, files.vocabulary, files.lowercase, files.config
+    )
