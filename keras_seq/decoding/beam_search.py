@@ -292,7 +292,8 @@ def beam_search(
 ):
     """Beam search: keep the `k` most probable prefixes, expand, repeat.
 
-    MATH.md eq. 4. Every sentence keeps up to `k = beam_width` live
+    Sutskever et al. 2014 sec. 3.2. Every sentence keeps up to
+    `k = beam_width` live
     prefixes, ranked by their joint log-probability
     `sum_j log P(y_j | y_<j, x)`. At each step every live prefix is expanded
     by its `k` best tokens (top-k over the vocabulary per beam) and the best

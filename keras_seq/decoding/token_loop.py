@@ -1,6 +1,7 @@
 """The one-hypothesis-per-sentence decoding loop behind greedy and sampling.
 
-Both strategies run the same loop (MATH.md eq. 3): feed the previous token,
+Both strategies run the same loop (Sutskever et al. 2014 sec. 3.2 with a
+beam of one): feed the previous token,
 get `log P(y_j | y_<j, x)`, pick a token, stop a sentence at its own EOS or
 length limit. They differ only in how the token is picked, which the caller
 passes as `select_fn(log_probs, step) -> token_ids`.

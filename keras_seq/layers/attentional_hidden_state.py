@@ -1,4 +1,4 @@
-"""Attentional hidden state of Luong et al. (2015), eq. 5 (MATH.md eq. 7)."""
+"""Attentional hidden state of Luong et al. (2015), eq. 5."""
 
 import keras
 from keras import ops

@@ -1,4 +1,4 @@
-"""Additive attention of Bahdanau et al. (2015), MATH.md eq. 8."""
+"""Additive attention of Bahdanau et al. (2015), eqs. 5-6, appendix A.1.2."""
 
 import keras
 
@@ -16,7 +16,7 @@ class BahdanauAttention(SourceAttention):
     Bahdanau et al. (2015) sec. 3.1 and appendix A.1.2:
     `e_ts = v_a^T tanh(W_a s_{t-1} + U_a h_s)`, `a_t = softmax_s(e_t)`,
     `c_t = sum_s a_t(s) h_s`, where the query is the PREVIOUS decoder state
-    `s_{t-1}` and `c_t` then enters the recurrent step (MATH.md eq. 8).
+    `s_{t-1}` and `c_t` then enters the recurrent step (their sec. 3.1).
     `W_1` (= `W_a`) is the kernel of `query_dense`, `(query_dim, units)`,
     `W_2` (= `U_a`) the kernel of `value_dense`, `(value_dim, units)`, and
     `v` the kernel of `score_dense`, `(units, 1)`; none has a bias, as in the

@@ -1,4 +1,4 @@
-"""Local attention of Luong et al. (2015) sec. 3.2, MATH.md eq. 9."""
+"""Local attention of Luong et al. (2015) sec. 3.2, eqs. 9-10."""
 
 import keras
 from keras import ops
@@ -16,7 +16,7 @@ MODES = ("local-m", "local-p")
 class LocalAttention(LuongAttention):
     """Attention restricted to a window `[p_t - D, p_t + D]` of the source.
 
-    Luong et al. (2015) sec. 3.2 (MATH.md eq. 9). For each decoder state
+    Luong et al. (2015) sec. 3.2, eqs. 9-10. For each decoder state
     `q_t`:
 
     1. Aligned position `p_t` (a real number):
@@ -155,7 +155,7 @@ class LocalAttention(LuongAttention):
         return lengths[:, None] * ops.sigmoid(ops.cast(logits, "float32"))
 
     def _local_weights(self, scores, positions, mask):
-        """Windowed softmax times the Gaussian, Luong eq. 10 (MATH.md 9)."""
+        """Windowed softmax times the Gaussian, Luong et al. 2015 eq. 10."""
         source_length = ops.shape(scores)[-1]
         s = ops.arange(source_length, dtype="float32")[None, None, :]
         p = positions[:, :, None]  # (B, T, 1)

@@ -15,7 +15,7 @@ SCORES = ("dot", "general", "concat")
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class LuongAttention(SourceAttention):
-    """Global attention of Luong et al. (2015), eqs. 5-6 of MATH.md.
+    """Global attention of Luong et al. (2015), sec. 3.1, eqs. 7-8.
 
     For each decoder state `q_t` the alignment over the encoder states `h_s`
     is `a_t(s) = softmax_s(score(q_t, h_s))` and the context is
@@ -116,7 +116,7 @@ class LuongAttention(SourceAttention):
         self.built = True
 
     def _score(self, query, values, keys=None):
-        """Alignment scores, Luong et al. 2015 eq. 8 (MATH.md eq. 6).
+        """Alignment scores, Luong et al. 2015 eq. 8.
 
         Subclasses (e.g. `LocalAttention`) reuse this hook and change only
         how the scores become weights.

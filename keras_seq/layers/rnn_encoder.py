@@ -16,9 +16,10 @@ class RNNEncoder(keras.layers.Layer):
 
     The encoder of Sutskever et al. (2014), Cho et al. (2014), Bahdanau et
     al. (2015) and Luong et al. (2015): it reads `x_1..x_Tx` and returns every
-    top-layer hidden state `h_1..h_Tx` (the memory attention reads, MATH.md
-    eq. 5) and the final state of every layer (the fixed context
-    `c = h_Tx`, MATH.md eq. 2, and the decoder's initial state).
+    top-layer hidden state `h_1..h_Tx` (the memory attention reads, Luong
+    et al. 2015 eq. 7, Bahdanau et al. 2015 eq. 5) and the final state of
+    every layer (the fixed context `c = h_Tx`, Sutskever et al. 2014 sec. 2
+    and Cho et al. 2014 sec. 2.2, and the decoder's initial state).
 
     Padding (token id 0, or `padding_mask=False`) is masked: the recurrence
     skips padded steps (the state is carried over unchanged), so the outputs

@@ -30,10 +30,10 @@ LOCAL_MODES = ("local-m", "local-p")
 class RNNSeq2Seq(keras.Model):
     """Attentional (or fixed-context) RNN encoder-decoder.
 
-    One class for the RNN sequence-to-sequence family of MATH.md:
+    One class for the RNN sequence-to-sequence family:
 
-    - `attention=None, context="init"` (Sutskever et al. 2014, MATH.md eq.
-      2 variant 1): the encoder's final states initialise the decoder,
+    - `attention=None, context="init"` (Sutskever et al. 2014 sec. 2, eq.
+      1): the encoder's final states initialise the decoder,
       `q_j = f(q_{j-1}, y_{j-1})`, `p(y_j) = softmax(W_s q_j)`.
     - `attention=None, context="every_step"` (Cho et al. 2014 sec. 2.2):
       the same initialisation, and the fixed context
@@ -79,9 +79,10 @@ class RNNSeq2Seq(keras.Model):
         bidirectional: bool, bidirectional encoder (`hidden_dim` even).
         attention: `None`, `"luong"`, `"bahdanau"` or `"local"`.
         score: `"dot"`, `"general"` or `"concat"`, the alignment score of
-            `"luong"` and `"local"` attention (MATH.md eq. 6).
+            `"luong"` and `"local"` attention (Luong et al. 2015 eq. 8).
         window: int, the half-width D of the local attention window.
-        local_mode: `"local-m"` or `"local-p"` (MATH.md eq. 9).
+        local_mode: `"local-m"` or `"local-p"` (Luong et al. 2015 sec.
+            3.2, eqs. 9-10).
         context: `"init"` (Sutskever) or `"every_step"` (Cho); only for
             `attention=None` (attentional models take `"init"`).
         input_feeding: bool, feed `q~_{t-1}` to step t (Luong et al. 2015
@@ -368,7 +369,8 @@ class RNNSeq2Seq(keras.Model):
             if keys is not values:  # "dot" uses h_s itself: no second copy
                 memory["keys"] = keys
         if self.attention is None and self.context == "every_step":
-            # c = h_Tx: the top layer's final hidden state (MATH.md eq. 2).
+            # c = h_Tx: the top layer's final hidden state (Cho et al. 2014
+            # sec. 2.2).
             memory["context"] = states[-1][0]
         carry = {}
         for i, layer_states in enumerate(states):

@@ -16,7 +16,7 @@ _REPRESENTATIONS = ("cls", "pooled")
 class BertClassifier(keras.Model):
     """Classifies a sequence (or a pair) from the final state of `[CLS]`.
 
-    MATH.md eq. 17; Devlin et al. 2019, sec. 4.1: P = softmax(W C), with C
+    Devlin et al. 2019, sec. 4.1: P = softmax(W C), with C
     the final hidden state of `[CLS]` and W of shape `(num_classes, H)` (a
     dense layer, whose kernel is W^T, plus a bias). With
     `representation="pooled"` the pooled output tanh(W_p C) is used instead

@@ -12,7 +12,8 @@ from keras_seq.validation import check_positive
 class BertEmbeddings(keras.layers.Layer):
     """Sum of token, segment and position embeddings, then LayerNorm, dropout.
 
-    MATH.md eq. 14 (Devlin et al. 2019, sec. 3, fig. 2): the input
+    Devlin et al. 2019, sec. 3 ("Input/Output Representations"), fig. 2: the
+    input
     representation of token t at position p in segment s is
     `LayerNorm(E_tok[t] + E_seg[s] + E_pos[p])`, followed by dropout. The
     position embeddings are learned, for positions `0 .. max_sequence_length

@@ -45,7 +45,8 @@ def head_dense(backbone, units, name, **kwargs):
 class BertEncoder(keras.Model):
     """BERT: a bidirectional post-norm Transformer encoder.
 
-    Devlin et al. 2019, sec. 3 (MATH.md eqs. 13-14). The input representation
+    Devlin et al. 2019, sec. 3 and fig. 2; the encoder layers are those of
+    Vaswani et al. 2017, sec. 3.1. The input representation
     is token + segment + learned position embeddings, LayerNorm and dropout
     (`BertEmbeddings`); then `num_layers` post-norm Transformer encoder
     layers with exact (erf) GELU feed-forward networks

@@ -100,7 +100,8 @@ def truncate_pair_lengths(length_a, length_b, max_length):
 class BertInputPacker:
     """Packs word-piece ids as `[CLS] A [SEP]` or `[CLS] A [SEP] B [SEP]`.
 
-    MATH.md eq. 14. Segment ids are 0 for `[CLS] A [SEP]` and 1 for `B [SEP]`;
+    Devlin et al. 2019, sec. 3 and fig. 2. Segment ids are 0 for
+    `[CLS] A [SEP]` and 1 for `B [SEP]`;
     a pair longer than `sequence_length` is truncated longest-first
     (`truncate_pair_lengths`), a single segment from its end. The output is
     padded with `pad_id` to exactly `sequence_length`. Runs in graph (inside

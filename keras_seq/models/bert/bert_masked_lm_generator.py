@@ -16,7 +16,7 @@ from keras_seq.validation import check_int
 
 
 class BertMaskedLMGenerator:
-    """Masks word pieces for the masked-LM task (MATH.md eq. 15).
+    """Masks word pieces for the masked-LM task (Devlin et al. 2019 sec. 3.1).
 
     Each eligible token (inside the padding mask and not a special token) is
     chosen independently with probability `mask_selection_rate` (15%), so the

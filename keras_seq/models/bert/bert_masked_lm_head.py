@@ -11,7 +11,7 @@ from keras_seq.validation import check_positive
 class BertMaskedLMHead(keras.layers.Layer):
     """Predicts the original word pieces at the masked positions.
 
-    MATH.md eq. 15; Devlin et al. 2019, sec. 3.1 and the reference
+    Devlin et al. 2019, sec. 3.1 ("Task #1: Masked LM") and the reference
     implementation: the final hidden states at the chosen positions go through
     a transform `LayerNorm(gelu(h W_t + b_t))`, then are multiplied by the
     transposed token-embedding matrix plus an output bias:

@@ -16,7 +16,7 @@ _DEFAULT_SPECIAL_IDS = (0, 101, 102)
 class BertSpanPredictor(keras.Model):
     """Predicts the answer span of a question in a paragraph.
 
-    MATH.md eq. 18; Devlin et al. 2019, sec. 4.2. Input
+    Devlin et al. 2019, sec. 4.2. Input
     `[CLS] question [SEP] paragraph [SEP]` (segment ids 0 then 1). A start
     vector S and an end vector E (the two columns of the kernel of the
     `span_head` dense layer, no bias) give the start logit S.T_i and the end

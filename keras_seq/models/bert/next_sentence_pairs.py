@@ -13,7 +13,7 @@ NOT_NEXT = 1
 
 
 def make_next_sentence_pairs(first, second, seed=0):
-    """Builds next-sentence pairs (MATH.md eq. 16).
+    """Builds next-sentence pairs (Devlin et al. 2019 sec. 3.1, task #2).
 
     `second[i]` must be the text that truly follows `first[i]`. For each `i`,
     with probability 1/2 the pair is `(first[i], second[i])` labelled

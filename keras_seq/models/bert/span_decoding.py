@@ -1,6 +1,6 @@
 """Answer-span scoring and decoding for BERT (Devlin et al. 2019, sec. 4.2).
 
-MATH.md eq. 18. With start vector S and end vector E, the start logit of
+With start vector S and end vector E, the start logit of
 token i is S.T_i and the end logit E.T_i. Only paragraph tokens are eligible
 (segment 1, inside the padding mask, not `[CLS]`/`[SEP]`):
 
