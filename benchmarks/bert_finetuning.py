@@ -48,7 +48,7 @@ from keras_seq.models.bert import BertClassifier  # noqa: E402
 from keras_seq.models.bert import BertEncoder  # noqa: E402
 from keras_seq.models.bert import BertSpanPredictor  # noqa: E402
 from keras_seq.models.bert import load_hf_bert_checkpoint  # noqa: E402
-from keras_seq.models.bert.bert_preprocessing import BertInputPacker  # noqa: E402
+from keras_seq.models.bert.bert_input_packer import BertInputPacker  # noqa: E402
 from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer  # noqa: E402
 
 DATA_DIR = os.path.join(

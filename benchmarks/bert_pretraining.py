@@ -35,9 +35,9 @@ import tensorflow as tf  # noqa: E402
 from keras_seq.datasets import load_multi30k  # noqa: E402
 from keras_seq.models.bert import BertEncoder  # noqa: E402
 from keras_seq.models.bert import BertPretrainer  # noqa: E402
-from keras_seq.models.bert.bert_preprocessing import BertInputPacker  # noqa: E402
-from keras_seq.models.bert.bert_preprocessing import BertMaskedLMGenerator  # noqa: E402
-from keras_seq.models.bert.bert_preprocessing import make_next_sentence_pairs  # noqa: E402
+from keras_seq.models.bert.bert_input_packer import BertInputPacker  # noqa: E402
+from keras_seq.models.bert.bert_masked_lm_generator import BertMaskedLMGenerator  # noqa: E402
+from keras_seq.models.bert.next_sentence_pairs import make_next_sentence_pairs  # noqa: E402
 from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer  # noqa: E402
 
 DATA_DIR = os.path.join(

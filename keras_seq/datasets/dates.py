@@ -24,6 +24,8 @@ The targets tokenize (e.g. with `keras_seq.text.WordTokenizer`) to
 import datetime
 import random
 
+from keras_seq.validation import check_int
+
 MIN_DATE = datetime.date(1950, 1, 1)
 MAX_DATE = datetime.date(2049, 12, 31)
 
@@ -113,13 +115,6 @@ DATE_FORMATS = (
 _CASINGS = (str.lower, str.lower, lambda s: s, str.upper)
 
 
-def _check_count(value, name, minimum=0):
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}"
-        )
-
-
 def format_date(date, template, casing=None):
     """Writes `date` with one of `DATE_FORMATS` (optionally re-cased)."""
     text = template.format(**_fields(date))
@@ -155,7 +150,7 @@ def generate_dates(num_examples, seed=0):
     Returns:
         list of `(source, target)` str tuples, target in ISO "YYYY-MM-DD".
     """
-    _check_count(num_examples, "num_examples")
+    num_examples = check_int("num_examples", num_examples, minimum=0)
     rng = random.Random(seed)
     return _examples_from_days(_all_days(), num_examples, rng)
 
@@ -186,9 +181,9 @@ def load_dates(
         dict with keys "train", "val", "test", each a list of
         `(source, target)` str tuples.
     """
-    _check_count(num_train, "num_train")
-    _check_count(num_val, "num_val")
-    _check_count(num_test, "num_test")
+    num_train = check_int("num_train", num_train, minimum=0)
+    num_val = check_int("num_val", num_val, minimum=0)
+    num_test = check_int("num_test", num_test, minimum=0)
     if not isinstance(held_out_fraction, float) or not (
         0.0 < held_out_fraction < 0.5
     ):

@@ -13,18 +13,13 @@ import re
 
 import keras
 
+from keras_seq.validation import check_one_of
+
 MULTI30K_URL = (
     "https://raw.githubusercontent.com/multi30k/dataset/master/data/task1/raw/"
 )
 LANGUAGES = ("en", "de", "fr", "cs")
 _SPLIT_PATTERN = re.compile(r"[A-Za-z0-9_]+")
-
-
-def _check_language(value, name):
-    if value not in LANGUAGES:
-        raise ValueError(
-            f"`{name}` must be one of {LANGUAGES}. Received: {name}={value!r}"
-        )
 
 
 def _read_lines(path):
@@ -48,7 +43,7 @@ def multi30k_file(split, language, data_dir=None, cache_dir=None):
             "`split` must be a file prefix such as 'train', 'val' or "
             f"'test_2016_flickr'. Received: split={split!r}"
         )
-    _check_language(language, "language")
+    check_one_of("language", language, LANGUAGES)
     filename = f"{split}.{language}.gz"
     if data_dir is not None:
         return os.path.join(os.fspath(data_dir), filename)
@@ -86,8 +81,8 @@ def load_multi30k(
         ValueError: on an unknown language, identical languages, a missing
             file, or files with different line counts.
     """
-    _check_language(source_language, "source_language")
-    _check_language(target_language, "target_language")
+    check_one_of("source_language", source_language, LANGUAGES)
+    check_one_of("target_language", target_language, LANGUAGES)
     if source_language == target_language:
         raise ValueError(
             "`source_language` and `target_language` must differ. Received: "

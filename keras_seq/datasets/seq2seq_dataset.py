@@ -9,21 +9,11 @@ import logging
 import numpy as np
 import tensorflow as tf
 
+from keras_seq.validation import check_int
+
 logger = logging.getLogger(__name__)
 
 _TOKENIZE_CHUNK = 4096
-
-
-def _check_positive_int(value, name, minimum=1):
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < minimum
-    ):
-        raise ValueError(
-            f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}"
-        )
-    return int(value)
 
 
 def _is_text(value):
@@ -119,12 +109,10 @@ def make_seq2seq_dataset(
     """
     _check_tokenizer(source_tokenizer, "source_tokenizer")
     _check_tokenizer(target_tokenizer, "target_tokenizer")
-    batch_size = _check_positive_int(batch_size, "batch_size")
-    max_source_length = _check_positive_int(
-        max_source_length, "max_source_length"
-    )
-    max_target_length = _check_positive_int(
-        max_target_length, "max_target_length", minimum=2
+    batch_size = check_int("batch_size", batch_size)
+    max_source_length = check_int("max_source_length", max_source_length)
+    max_target_length = check_int(
+        "max_target_length", max_target_length, minimum=2
     )
     if bucket_boundaries is not None:
         bucket_boundaries = [int(b) for b in bucket_boundaries]

@@ -1,9 +1,277 @@
-"""Beam search (MATH.md eq. 4) with GNMT length and coverage penalties."""
+"""Beam search with GNMT length and coverage penalties.
+
+The search is a loop over a small state record (`BeamState`: the live
+hypotheses still being extended, the finished ones, and the model's
+decoding state) and small pure functions, one per idea, in the manner of
+Flax's `examples/wmt/decode.py`:
+
+- `flatten_beam_dim` / `unflatten_beam_dim` / `tile_beams`: the model sees
+  `batch_size * beam_width` rows, the search `(batch_size, beam_width)`;
+- `gather_beams`: reorder the beams of each sentence;
+- `top_k_candidates`: expand every live prefix and keep the best `k`;
+- `gnmt_length_penalty` / `gnmt_coverage_penalty`: GNMT's rescoring (Wu
+  et al. 2016, eq. 14);
+- `update_finished`: candidates that end in EOS join the finished set;
+- `sentences_to_stop`: the exact early-stopping bound;
+- `select_best`: rank finished, then truncated live, hypotheses.
+
+Notation in the shape comments: `B` batch size, `k` beam width, `V`
+vocabulary size, `L` output length, `S` source length.
+"""
+
+import collections
 
 import keras
 from keras import ops
 
 from keras_seq.decoding import decoding_utils as utils
+from keras_seq.validation import check_int
+
+# Hypotheses still being extended. `aux` maps each recorded aux key to
+# `(B, k, L, ...)` (empty without `record_aux`); `coverage` is the attention
+# each source position received, `(B, k, S)`, or `()` without a coverage
+# penalty.
+LiveBeams = collections.namedtuple(
+    "LiveBeams", ["token_ids", "log_probs", "aux", "coverage"]
+)
+# The `k` best hypotheses that ended in EOS, by penalised score (`-inf` for
+# empty slots). `token_ids (B, k, L)`, `scores`, `log_probs`, `lengths`
+# `(B, k)`, `aux` as in `LiveBeams`.
+FinishedBeams = collections.namedtuple(
+    "FinishedBeams", ["token_ids", "scores", "log_probs", "lengths", "aux"]
+)
+# The loop state: `step` int32 scalar, the index of the token produced
+# next; `prev (B * k,)` the last token of every live hypothesis (the next
+# input of the model); `state` the model's decoding state, `(B * k, ...)`;
+# `done (B,)` sentences that have stopped; `early (B,)` those stopped by the
+# bound before their maximum length; `live`, `finished` as above.
+BeamState = collections.namedtuple(
+    "BeamState",
+    ["step", "prev", "state", "done", "early", "live", "finished"],
+)
+
+
+def flatten_beam_dim(x):
+    """`(batch, beam, ...)` -> `(batch * beam, ...)`."""
+    shape = ops.shape(x)
+    return ops.reshape(x, (-1,) + tuple(shape[2:]))
+
+
+def unflatten_beam_dim(x, beam_width):
+    """`(batch * beam, ...)` -> `(batch, beam, ...)`."""
+    shape = ops.shape(x)
+    return ops.reshape(x, (-1, beam_width) + tuple(shape[1:]))
+
+
+def tile_beams(x, beam_width):
+    """`(batch, ...)` -> `(batch * beam, ...)`, each row repeated `beam` times
+    consecutively (so row `b * beam + j` is beam `j` of sentence `b`)."""
+    return ops.repeat(x, beam_width, axis=0)
+
+
+def _flat_rows(beam_indices, old_beam):
+    """Row `b * old_beam + beam_indices[b, j]` for every `(b, j)`, flat."""
+    indices = ops.cast(beam_indices, "int32")
+    batch = ops.shape(indices)[0]
+    offsets = ops.arange(batch, dtype="int32")[:, None] * old_beam
+    return ops.reshape(indices + offsets, (-1,))
+
+
+def gather_beams(x, beam_indices):
+    """Selects beams of each sentence: `out[b, j] = x[b, beam_indices[b, j]]`.
+
+    Implemented as one row gather on the flattened `(batch * old_beam, ...)`
+    tensor (`ops.take` on axis 0), which copies whole rows; a
+    `take_along_axis` would broadcast the indices to the full shape of `x`
+    and gather element by element, which is many times slower for a
+    key/value cache.
+
+    Args:
+        x: tensor `(batch, old_beam, ...)`.
+        beam_indices: int tensor `(batch, new_beam)`.
+
+    Returns:
+        Tensor `(batch, new_beam, ...)`.
+    """
+    old_beam = x.shape[1]
+    new_beam = beam_indices.shape[1]
+    flat = flatten_beam_dim(x)  # (batch * old_beam, ...)
+    rows = _flat_rows(beam_indices, old_beam)  # (batch * new_beam,)
+    return unflatten_beam_dim(ops.take(flat, rows, axis=0), new_beam)
+
+
+def gather_flat_beams(x, beam_indices, beam_width):
+    """`gather_beams` for a flattened `(batch * beam, ...)` tensor (state)."""
+    return ops.take(x, _flat_rows(beam_indices, beam_width), axis=0)
+
+
+def write_at_beam(buffer, step, value):
+    """Writes `value (batch, beam, ...)` at time index `step` (axis 2) of
+    `buffer (batch, beam, L, ...)`, with a one-hot select (see
+    `decoding_utils.write_at`)."""
+    length = buffer.shape[2]
+    mask = ops.equal(ops.arange(length, dtype="int32"), step)  # (L,)
+    mask = ops.reshape(mask, (1, 1, length) + (1,) * (len(buffer.shape) - 3))
+    value = ops.expand_dims(ops.cast(value, buffer.dtype), 2)
+    return ops.where(mask, value, buffer)
+
+
+def gnmt_length_penalty(lengths, alpha):
+    """GNMT length penalty `lp(Y) = ((5 + |Y|) / 6) ** alpha` (Wu et al.
+    2016, eq. 14). `alpha = 0` gives 1 (no normalisation).
+
+    Args:
+        lengths: tensor of lengths `|Y|` (EOS counted as a token).
+        alpha: Python float >= 0.
+
+    Returns:
+        float32 tensor of the same shape.
+    """
+    lengths = ops.cast(lengths, "float32")
+    if alpha == 0:
+        return ops.ones_like(lengths)
+    return ops.power((5.0 + lengths) / 6.0, float(alpha))
+
+
+def gnmt_coverage_penalty(coverage, beta, source_mask=None):
+    """GNMT coverage penalty (Wu et al. 2016, eq. 14):
+    `cp(X; Y) = beta * sum_i log(min(sum_j p_ij, 1.0))`.
+
+    Args:
+        coverage: float tensor `(..., source_length)`, the attention each
+            source position received, summed over the target steps.
+        beta: Python float >= 0.
+        source_mask: optional bool tensor broadcastable to `coverage`; masked
+            (padding) positions are left out of the sum. Positions never
+            attended get the floor `log(1e-10)` rather than `-inf`.
+
+    Returns:
+        float32 tensor `coverage.shape[:-1]`, always <= 0.
+    """
+    coverage = ops.cast(coverage, "float32")
+    logs = ops.log(ops.clip(coverage, 1e-10, 1.0))
+    if source_mask is not None:
+        logs = ops.where(ops.cast(source_mask, "bool"), logs, 0.0)
+    return float(beta) * ops.sum(logs, axis=-1)
+
+
+def top_k_candidates(live_log_probs, log_probs, active, k):
+    """Expands each live prefix by its `k` best tokens, keeps the best `k`.
+
+    Sutskever et al. 2014 sec. 3.1: the `k * k` candidates are the `k` best
+    one-token extensions (top-k over the vocabulary) of each of the `k`
+    live prefixes, ranked by joint log-probability.
+
+    Args:
+        live_log_probs: `(B, k)` float32, `log P(prefix | x)`.
+        log_probs: `(B, k, V)` float32, `log P(y | prefix, x)`.
+        active: `(B,)` bool; stopped sentences get `-inf` candidates.
+        k: the beam width.
+
+    Returns:
+        `(best, origin, new_tokens)`, each `(B, k)`: the joint
+        log-probability of the kept candidates, the beam each one extends
+        and its last token (int32).
+    """
+    vocab = log_probs.shape[-1]
+    candidates = live_log_probs[:, :, None] + log_probs  # (B, k, V)
+    per_beam = min(k, vocab)
+    values, tokens = ops.top_k(candidates, per_beam)  # (B, k, per_beam)
+    values = ops.reshape(values, (-1, k * per_beam))  # (B, k * per_beam)
+    tokens = ops.reshape(tokens, (-1, k * per_beam))
+    best, flat_index = ops.top_k(values, k)  # (B, k)
+    best = ops.where(active[:, None], best, utils.NEG_INF)
+    origin = flat_index // per_beam  # (B, k), the beam each extends
+    new_tokens = ops.cast(
+        ops.take_along_axis(tokens, flat_index, axis=1), "int32"
+    )  # (B, k)
+    return best, origin, new_tokens
+
+
+def update_finished(finished, eos_scores, log_probs, length, token_ids, aux):
+    """Adds the candidates that end in EOS to the finished set.
+
+    The finished set stays the `k` best by penalised score: the `k` old and
+    the `k` new candidates are pooled and the best `k` kept.
+
+    Args:
+        finished: `FinishedBeams` with `k` slots.
+        eos_scores: `(B, k)` float32 penalised scores of the new candidates,
+            `-inf` for those that do not end in EOS.
+        log_probs: `(B, k)` their joint log-probabilities.
+        length: int32 scalar, their length `|Y|` (EOS included).
+        token_ids: `(B, k, L)` their tokens.
+        aux: dict of `(B, k, L, ...)`, their recorded aux tensors.
+
+    Returns:
+        The new `FinishedBeams`.
+    """
+    pool_scores = ops.concatenate(
+        [finished.scores, eos_scores], axis=1
+    )  # (B, 2k)
+    k = finished.scores.shape[1]
+    scores, keep = ops.top_k(pool_scores, k)  # (B, k)
+
+    def merge(old, new):  # (B, k, ...) twice -> (B, k, ...)
+        return gather_beams(ops.concatenate([old, new], axis=1), keep)
+
+    return FinishedBeams(
+        token_ids=merge(finished.token_ids, token_ids),
+        scores=scores,
+        log_probs=merge(finished.log_probs, log_probs),
+        lengths=merge(
+            finished.lengths, ops.broadcast_to(length, ops.shape(log_probs))
+        ),
+        aux={key: merge(finished.aux[key], aux[key]) for key in aux},
+    )
+
+
+def where_active(active, new, old):
+    """`new` for active sentences, `old` for stopped ones (frozen), over
+    matching nested structures whose tensors start with the batch axis."""
+
+    def select(new, old):
+        mask = ops.reshape(active, (-1,) + (1,) * (len(new.shape) - 1))
+        return ops.where(mask, new, old)
+
+    return keras.tree.map_structure(select, new, old)
+
+
+def sentences_to_stop(
+    live_log_probs, finished_scores, active, length, row_max, alpha, n
+):
+    """Which sentences stop after this step, and which of them early.
+
+    A sentence stops at its maximum length, when it has no live prefix
+    left, or when no live prefix can beat its `n`-th best finished
+    hypothesis any more: a live prefix's log-probability only decreases as
+    it grows, so divided by `lp(row_max)` (the largest divisor it can
+    reach, for `alpha >= 0`) it bounds its final score; the coverage
+    penalty is <= 0 and cannot raise the bound.
+
+    Args:
+        live_log_probs: `(B, k)` after the step.
+        finished_scores: `(B, k)` sorted best first.
+        active: `(B,)` bool, sentences still running before the step.
+        length: int32 scalar, the hypotheses' length after the step.
+        row_max: `(B,)` int32, each sentence's maximum length.
+        alpha: the length penalty.
+        n: the number of hypotheses returned.
+
+    Returns:
+        `(stops, early)`, `(B,)` bool: sentences that stop now, and those
+        of them stopped before their maximum length.
+    """
+    length_done = length >= row_max  # (B,)
+    live_best = ops.max(live_log_probs, axis=1)  # (B,)
+    bound = live_best / gnmt_length_penalty(row_max, alpha)
+    fin_best = finished_scores[:, n - 1]  # the n-th best finished
+    no_live = live_best == utils.NEG_INF
+    beaten = ops.logical_and(fin_best > utils.NEG_INF, fin_best >= bound)
+    stops = ops.logical_and(
+        active, ops.logical_or(length_done, ops.logical_or(beaten, no_live))
+    )
+    return stops, ops.logical_and(stops, ops.logical_not(length_done))
 
 
 def beam_search(
@@ -24,7 +292,8 @@ def beam_search(
 ):
     """Beam search: keep the `k` most probable prefixes, expand, repeat.
 
-    MATH.md eq. 4. Every sentence keeps up to `k = beam_width` live
+    Sutskever et al. 2014 sec. 3.2. Every sentence keeps up to
+    `k = beam_width` live
     prefixes, ranked by their joint log-probability
     `sum_j log P(y_j | y_<j, x)`. At each step every live prefix is expanded
     by its `k` best tokens (top-k over the vocabulary per beam) and the best
@@ -98,10 +367,8 @@ def beam_search(
         Networks", sec. 3.1. Wu et al. 2016, "Google's Neural Machine
         Translation System", sec. 7, eq. 14.
     """
-    k = utils.validate_positive_int(beam_width, "beam_width")
-    n_return = utils.validate_positive_int(
-        num_return_sequences, "num_return_sequences"
-    )
+    k = check_int("beam_width", beam_width)
+    n_return = check_int("num_return_sequences", num_return_sequences)
     if n_return > k:
         raise ValueError(
             "`num_return_sequences` must be <= `beam_width` "
@@ -109,9 +376,9 @@ def beam_search(
         )
     alpha = _validate_penalty(length_penalty, "length_penalty")
     beta = _validate_penalty(coverage_penalty, "coverage_penalty")
-    min_length = utils.validate_positive_int(min_length, "min_length", 0)
-    end_id = utils.validate_positive_int(end_id, "end_id", 0)
-    pad_id = utils.validate_positive_int(pad_id, "pad_id", 0)
+    min_length = check_int("min_length", min_length, minimum=0)
+    end_id = check_int("end_id", end_id, minimum=0)
+    pad_id = check_int("pad_id", pad_id, minimum=0)
     length, row_max = utils.resolve_max_length(
         max_length, output_length=output_length
     )
@@ -127,11 +394,12 @@ def beam_search(
         source_mask = ops.cast(source_mask, "bool")[:, None, :]  # (B, 1, S)
 
     def forward(token_ids, flat_state, step):
+        """One model step on the `B * k` rows; outputs per beam."""
         logits, new_state, aux = utils.call_step_fn(
             step_fn, token_ids, flat_state, step
         )
         log_probs = ops.log_softmax(logits, axis=-1)  # (B * k, V)
-        log_probs = utils.unflatten_beam_dim(log_probs, k)  # (B, k, V)
+        log_probs = unflatten_beam_dim(log_probs, k)  # (B, k, V)
         vocab = log_probs.shape[-1]
         utils.check_token_id(end_id, "end_id", vocab)
         if min_length > 0:
@@ -144,221 +412,253 @@ def beam_search(
                 "aux['alignment'] of shape (batch, source_length). Received: "
                 f"aux keys={sorted(aux)}"
             )
-        aux = {key: utils.unflatten_beam_dim(v, k) for key, v in aux.items()}
+        aux = {key: unflatten_beam_dim(v, k) for key, v in aux.items()}
         return log_probs, new_state, aux  # aux values (B, k, ...)
 
     def coverage_term(coverage):
         if beta == 0:
             return 0.0
-        return utils.coverage_penalty(coverage, beta, source_mask)
+        return gnmt_coverage_penalty(coverage, beta, source_mask)
 
-    def update(loop, log_probs, new_state, aux):
-        step = loop["step"]
+    def update(beams, log_probs, new_state, aux):
+        """The search state after one step of the model."""
+        step = beams.step
         new_length = step + 1
-        active = ops.logical_not(loop["done"])  # (B,)
-        vocab = log_probs.shape[-1]
-        # Joint log-probability of every one-token extension, (B, k, V).
-        candidates = loop["live_log_probs"][:, :, None] + log_probs
-        out = dict(loop)
+        active = ops.logical_not(beams.done)  # (B,)
+        live = beams.live
+        coverage = live.coverage  # () without a coverage penalty
         if beta > 0:
-            coverage = loop["live_coverage"] + ops.cast(
+            coverage = live.coverage + ops.cast(
                 aux["alignment"], "float32"
             )  # (B, k, S)
-        else:
-            coverage = None
 
-        # 1. MATH.md eq. 4: expand each live prefix by its k best tokens
-        # (top-k over the vocabulary per beam), keep the best k of the
-        # k * k candidates.
-        per_beam = min(k, vocab)
-        values, tokens = ops.top_k(candidates, per_beam)  # (B, k, kk)
-        values = ops.reshape(values, (-1, k * per_beam))
-        tokens = ops.reshape(tokens, (-1, k * per_beam))
-        best, flat_index = ops.top_k(values, k)  # (B, k)
-        best = ops.where(active[:, None], best, utils.NEG_INF)
-        origin = flat_index // per_beam  # the beam each candidate extends
-        new_tokens = ops.cast(
-            ops.take_along_axis(tokens, flat_index, axis=1), "int32"
-        )
+        # 1. Expand each live prefix by its k best tokens, keep the best k
+        # of the k * k candidates.
+        best, origin, new_tokens = top_k_candidates(
+            live.log_probs, log_probs, active, k
+        )  # (B, k) each
         ends = ops.equal(new_tokens, end_id)  # (B, k)
-        token_ids = utils.write_at_beam(
-            utils.gather_beams(loop["live_token_ids"], origin),
-            step,
-            new_tokens,
-        )
+        token_ids = write_at_beam(
+            gather_beams(live.token_ids, origin), step, new_tokens
+        )  # (B, k, L)
+        step_aux = {}
         if record_aux:
             step_aux = {
-                key: utils.write_at_beam(
-                    utils.gather_beams(loop["live_aux"][key], origin),
+                key: write_at_beam(
+                    gather_beams(live.aux[key], origin),
                     step,
-                    utils.gather_beams(value, origin),
+                    gather_beams(value, origin),
                 )
                 for key, value in aux.items()
-            }
+            }  # (B, k, L, ...)
         if beta > 0:
-            coverage = utils.gather_beams(coverage, origin)
+            coverage = gather_beams(coverage, origin)  # (B, k, S)
 
         # 2. Candidates that end in EOS leave the beam: they join the
         # finished set (the k best by penalised score) and are frozen. The
         # others are the new live prefixes; the slots of the finished ones
         # are dead (-inf) for one step, and refill from the k * k
         # candidates of the next step.
-        eos_scores = best / utils.length_penalty(new_length, alpha)
+        eos_scores = best / gnmt_length_penalty(new_length, alpha)
         eos_scores = eos_scores + coverage_term(coverage)
-        eos_scores = ops.where(ends, eos_scores, utils.NEG_INF)
-        pool_scores = ops.concatenate(
-            [loop["fin_scores"], eos_scores], axis=1
-        )  # (B, 2k)
-        fin_scores, keep = ops.top_k(pool_scores, k)  # (B, k)
-
-        def merge(old, new):
-            return utils.gather_beams(ops.concatenate([old, new], axis=1), keep)
-
-        out["fin_scores"] = fin_scores
-        out["fin_log_probs"] = merge(loop["fin_log_probs"], best)
-        out["fin_lengths"] = merge(
-            loop["fin_lengths"],
-            ops.broadcast_to(new_length, ops.shape(best)),
+        eos_scores = ops.where(ends, eos_scores, utils.NEG_INF)  # (B, k)
+        finished = update_finished(
+            beams.finished, eos_scores, best, new_length, token_ids, step_aux
         )
-        out["fin_token_ids"] = merge(loop["fin_token_ids"], token_ids)
-        if record_aux:
-            out["fin_aux"] = {
-                key: merge(loop["fin_aux"][key], value)
-                for key, value in step_aux.items()
-            }
-
-        out["live_log_probs"] = ops.where(ends, utils.NEG_INF, best)
-        out["live_token_ids"] = token_ids
-        if record_aux:
-            out["live_aux"] = step_aux
-        if beta > 0:
-            out["live_coverage"] = coverage
-        # Reorder the state with the beams. An entry the step function
-        # returned unchanged (e.g. encoder outputs, cross-attention keys and
-        # values, masks) is still the tiled copy, identical for every beam
-        # of a sentence, so gathering it would be a costly no-op.
-        out["state"] = keras.tree.map_structure(
-            lambda new, old: (
-                new if new is old else utils.gather_flat_beams(new, origin, k)
-            ),
-            new_state,
-            loop["state"],
+        live = LiveBeams(
+            token_ids=token_ids,
+            log_probs=ops.where(ends, utils.NEG_INF, best),
+            aux=step_aux,
+            coverage=coverage,
         )
-        out["prev"] = utils.flatten_beam_dim(new_tokens)
 
         # 3. Stopped sentences keep their previous values (frozen).
-        for key in out:
-            if key.startswith(("fin_", "live_")):
-                out[key] = keras.tree.map_structure(
-                    lambda new, old: _where_rows(active, new, old),
-                    out[key],
-                    loop[key],
-                )
+        live = where_active(active, live, beams.live)
+        finished = where_active(active, finished, beams.finished)
 
         # 4. Which sentences stop now.
-        length_done = new_length >= row_max
-        live_best = ops.max(out["live_log_probs"], axis=1)
-        bound = live_best / utils.length_penalty(row_max, alpha)
-        # `fin_scores` is sorted best first; with an n-best list the n-th
-        # finished hypothesis must be out of reach, so the list is complete.
-        fin_best = out["fin_scores"][:, n_return - 1]
-        no_live = live_best == utils.NEG_INF
-        beaten = ops.logical_and(fin_best > utils.NEG_INF, fin_best >= bound)
-        stops = ops.logical_and(
-            active, ops.logical_or(length_done, ops.logical_or(beaten, no_live))
+        stops, early = sentences_to_stop(
+            live.log_probs,
+            finished.scores,
+            active,
+            new_length,
+            row_max,
+            alpha,
+            n_return,
         )
-        out["early"] = ops.logical_or(
-            loop["early"],
-            ops.logical_and(stops, ops.logical_not(length_done)),
+        # Reorder the model state with the beams. An entry the step
+        # function returned unchanged (e.g. encoder outputs, cross-attention
+        # keys and values, masks) is still the tiled copy, identical for
+        # every beam of a sentence, so gathering it would be a costly no-op.
+        new_state = keras.tree.map_structure(
+            lambda new, old: (
+                new if new is old else gather_flat_beams(new, origin, k)
+            ),
+            new_state,
+            beams.state,
         )
-        out["done"] = ops.logical_or(loop["done"], stops)
-        out["step"] = step + 1
-        return out
+        return BeamState(
+            step=step + 1,
+            prev=flatten_beam_dim(new_tokens),  # (B * k,)
+            state=new_state,
+            done=ops.logical_or(beams.done, stops),
+            early=ops.logical_or(beams.early, early),
+            live=live,
+            finished=finished,
+        )
 
-    flat_state = keras.tree.map_structure(
-        lambda x: utils.tile_beams(x, k), state
-    )
-    prev = utils.tile_beams(start_ids, k)  # (B * k,)
+    flat_state = keras.tree.map_structure(lambda x: tile_beams(x, k), state)
+    prev = tile_beams(start_ids, k)  # (B * k,)
     step0 = ops.convert_to_tensor(0, dtype="int32")
     # Step 0 is peeled off the loop: its aux outputs give the buffer shapes.
     log_probs, new_state, aux = forward(prev, flat_state, step0)
+    beams = initial_beam_state(
+        step0,
+        prev,
+        flat_state,
+        row_max,
+        aux if record_aux else {},
+        aux["alignment"].shape[-1] if beta > 0 else None,
+        k,
+        length,
+        pad_id,
+    )
+    beams = update(beams, log_probs, new_state, aux)
+
+    def cond(beams):
+        return ops.logical_and(
+            beams.step < length, ops.any(ops.logical_not(beams.done))
+        )
+
+    def body(beams):
+        log_probs, new_state, aux = forward(beams.prev, beams.state, beams.step)
+        return (update(beams, log_probs, new_state, aux),)
+
+    (beams,) = ops.while_loop(cond, body, (beams,))
+    return select_best(beams, row_max, alpha, coverage_term, n_return, beta)
+
+
+def initial_beam_state(
+    step, prev, state, row_max, aux, source_length, k, length, pad_id
+):
+    """The search state before the first token.
+
+    Only beam 0 is live at first (the others have log-probability `-inf`),
+    so the `k` beams do not start as `k` copies of the same prefix.
+
+    Args:
+        step: int32 scalar 0.
+        prev: `(B * k,)` int32, the start tokens.
+        state: the model state tiled to `(B * k, ...)`.
+        row_max: `(B,)` int32, each sentence's maximum length.
+        aux: dict of the first step's aux outputs `(B, k, ...)` to record
+            (empty to record none); they give the buffers' shapes.
+        source_length: `S` for the coverage penalty, or `None` without it.
+        k: the beam width.
+        length: `L`, the static output length.
+        pad_id: the id the token buffers start with.
+
+    Returns:
+        A `BeamState`.
+    """
+    batch_size = ops.shape(row_max)[0]
 
     def zeros_like_steps(value):  # (B, k, ...) -> (B, k, L, ...)
         return ops.zeros(
             (batch_size, k, length) + tuple(value.shape[2:]), value.dtype
         )
 
-    # Only beam 0 is live at first, so the k beams do not start as copies.
     first = ops.concatenate(
         [ops.zeros((1,)), ops.full((k - 1,), utils.NEG_INF)], axis=0
     )
     neg = ops.full((batch_size, k), utils.NEG_INF, "float32")
-    loop = {
-        "step": step0,
-        "prev": prev,
-        "state": flat_state,
-        "done": row_max <= 0,
-        "early": ops.zeros((batch_size,), "bool"),
-        "live_token_ids": ops.full((batch_size, k, length), pad_id, "int32"),
-        "live_log_probs": ops.broadcast_to(
+    live = LiveBeams(
+        token_ids=ops.full((batch_size, k, length), pad_id, "int32"),
+        log_probs=ops.broadcast_to(
             ops.cast(first, "float32")[None, :], (batch_size, k)
         ),
-        "fin_token_ids": ops.full((batch_size, k, length), pad_id, "int32"),
-        "fin_scores": neg,
-        "fin_log_probs": neg,
-        "fin_lengths": ops.zeros((batch_size, k), "int32"),
-    }
-    if record_aux:
-        loop["live_aux"] = {
-            key: zeros_like_steps(value) for key, value in aux.items()
-        }
-        loop["fin_aux"] = {
-            key: zeros_like_steps(value) for key, value in aux.items()
-        }
-    if beta > 0:
-        source_length = aux["alignment"].shape[-1]
-        loop["live_coverage"] = ops.zeros(
-            (batch_size, k, source_length), "float32"
-        )
-    loop = update(loop, log_probs, new_state, aux)
-
-    def cond(loop):
-        return ops.logical_and(
-            loop["step"] < length, ops.any(ops.logical_not(loop["done"]))
-        )
-
-    def body(loop):
-        log_probs, new_state, aux = forward(
-            loop["prev"], loop["state"], loop["step"]
-        )
-        return (update(loop, log_probs, new_state, aux),)
-
-    (loop,) = ops.while_loop(cond, body, (loop,))
-    return _select_outputs(
-        loop, row_max, alpha, coverage_term, n_return, record_aux, beta
+        aux={key: zeros_like_steps(value) for key, value in aux.items()},
+        coverage=(
+            ()
+            if source_length is None
+            else ops.zeros((batch_size, k, source_length), "float32")
+        ),
+    )
+    finished = FinishedBeams(
+        token_ids=ops.full((batch_size, k, length), pad_id, "int32"),
+        scores=neg,
+        log_probs=neg,
+        lengths=ops.zeros((batch_size, k), "int32"),
+        aux={key: zeros_like_steps(value) for key, value in aux.items()},
+    )
+    return BeamState(
+        step=step,
+        prev=prev,
+        state=state,
+        done=row_max <= 0,
+        early=ops.zeros((batch_size,), "bool"),
+        live=live,
+        finished=finished,
     )
 
 
-def _select_outputs(loop, row_max, alpha, coverage_term, n, record_aux, beta):
-    """Ranks finished then truncated-live hypotheses; keeps the best `n`."""
+def select_best(beams, row_max, alpha, coverage_term, n, beta):
+    """Ranks finished then truncated-live hypotheses; keeps the best `n`.
+
+    Returns:
+        The output dict of `beam_search`: an axis `n` follows the batch
+        axis, except for `n == 1`.
+    """
+    live, finished = beams.live, beams.finished
     # Truncated live hypotheses are candidates only for sentences that ran
     # to their maximum length (not for those stopped by the bound).
     live_lengths = ops.broadcast_to(
-        row_max[:, None], ops.shape(loop["live_log_probs"])
-    )
-    live_scores = loop["live_log_probs"] / utils.length_penalty(
-        live_lengths, alpha
-    )
+        row_max[:, None], ops.shape(live.log_probs)
+    )  # (B, k)
+    live_scores = live.log_probs / gnmt_length_penalty(live_lengths, alpha)
     if beta > 0:
-        live_scores = live_scores + coverage_term(loop["live_coverage"])
-    live_scores = ops.where(loop["early"][:, None], utils.NEG_INF, live_scores)
-    fin_flag = loop["fin_scores"] > utils.NEG_INF
-    scores = ops.concatenate([loop["fin_scores"], live_scores], axis=1)
+        live_scores = live_scores + coverage_term(live.coverage)
+    live_scores = ops.where(beams.early[:, None], utils.NEG_INF, live_scores)
+    fin_flag = finished.scores > utils.NEG_INF
+    scores = ops.concatenate([finished.scores, live_scores], axis=1)
     flags = ops.concatenate(
         [fin_flag, ops.zeros_like(fin_flag)], axis=1
     )  # (B, 2k)
-    # Rank = number of hypotheses that come before: finished first, then by
-    # score, ties by position (an exact lexicographic sort, static shapes).
+    order = _rank_order(scores, flags, n)  # (B, n)
+
+    def pick(fin, live):  # (B, k, ...) twice -> (B, n, ...)
+        return gather_beams(ops.concatenate([fin, live], axis=1), order)
+
+    outputs = {
+        "token_ids": pick(finished.token_ids, live.token_ids),
+        "lengths": pick(finished.lengths, live_lengths),
+        "scores": gather_beams(scores, order),
+        "log_probs": pick(finished.log_probs, live.log_probs),
+        "finished": gather_beams(flags, order),
+    }
+    for key in finished.aux:
+        if key in outputs:
+            raise ValueError(
+                f"`step_fn` aux key {key!r} collides with an output key. "
+                f"Received: aux keys={sorted(finished.aux)}"
+            )
+        outputs[key] = pick(finished.aux[key], live.aux[key])
+    if n == 1:
+        outputs = {key: value[:, 0] for key, value in outputs.items()}
+    return outputs
+
+
+def _rank_order(scores, flags, n):
+    """Indices `(B, n)` of the `n` best hypotheses, finished first.
+
+    Rank = number of hypotheses that come before: finished first, then by
+    score, ties by position (an exact lexicographic sort, static shapes).
+
+    Args:
+        scores: `(B, H)` float32.
+        flags: `(B, H)` bool, True for finished hypotheses.
+        n: how many to keep.
+    """
     size = scores.shape[1]
     s_i, s_j = scores[:, :, None], scores[:, None, :]
     f_i, f_j = flags[:, :, None], flags[:, None, :]
@@ -372,40 +672,12 @@ def _select_outputs(loop, row_max, alpha, coverage_term, n, record_aux, beta):
         ops.logical_and(f_j, ops.logical_not(f_i)),
         ops.logical_and(same_flag, better),
     )  # (B, i, j): j ranks above i
-    rank = ops.sum(ops.cast(beats, "int32"), axis=2)  # (B, 2k)
+    rank = ops.sum(ops.cast(beats, "int32"), axis=2)  # (B, H)
     wanted = ops.arange(n, dtype="int32")
     order = ops.argmax(
         ops.equal(rank[:, None, :], wanted[None, :, None]), axis=-1
     )  # (B, n)
-    order = ops.cast(order, "int32")
-
-    def pick(fin, live):
-        return utils.gather_beams(ops.concatenate([fin, live], axis=1), order)
-
-    outputs = {
-        "token_ids": pick(loop["fin_token_ids"], loop["live_token_ids"]),
-        "lengths": pick(loop["fin_lengths"], live_lengths),
-        "scores": utils.gather_beams(scores, order),
-        "log_probs": pick(loop["fin_log_probs"], loop["live_log_probs"]),
-        "finished": utils.gather_beams(flags, order),
-    }
-    if record_aux:
-        for key in loop["fin_aux"]:
-            if key in outputs:
-                raise ValueError(
-                    f"`step_fn` aux key {key!r} collides with an output key. "
-                    f"Received: aux keys={sorted(loop['fin_aux'])}"
-                )
-            outputs[key] = pick(loop["fin_aux"][key], loop["live_aux"][key])
-    if n == 1:
-        outputs = {key: value[:, 0] for key, value in outputs.items()}
-    return outputs
-
-
-def _where_rows(active, new, old):
-    """Takes `new` for active sentences and `old` for stopped ones."""
-    mask = ops.reshape(active, (-1,) + (1,) * (len(new.shape) - 1))
-    return ops.where(mask, new, old)
+    return ops.cast(order, "int32")
 
 
 def _validate_penalty(value, name):

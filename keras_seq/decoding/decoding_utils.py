@@ -9,24 +9,13 @@ import keras
 import numpy as np
 from keras import ops
 
+from keras_seq.validation import check_int
+from keras_seq.validation import check_non_negative
+
 # Stands in for log(0) of forbidden or absent hypotheses. A true -inf keeps
 # the arithmetic exact (-inf + finite = -inf, -inf / positive = -inf) and
 # never meets another infinity in a subtraction, so no NaN appears.
 NEG_INF = float("-inf")
-
-
-def validate_positive_int(value, name, minimum=1):
-    """Checks that a Python integer argument is >= `minimum`."""
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, (int, np.integer))
-        or value < minimum
-    ):
-        raise ValueError(
-            f"`{name}` must be an integer >= {minimum}. "
-            f"Received: {name}={value}"
-        )
-    return int(value)
 
 
 def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
@@ -50,11 +39,9 @@ def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
     if isinstance(max_length, (int, np.integer)) and not isinstance(
         max_length, bool
     ):
-        max_length = validate_positive_int(max_length, "max_length")
+        max_length = check_int("max_length", max_length)
         if output_length is not None:
-            output_length = validate_positive_int(
-                output_length, "output_length"
-            )
+            output_length = check_int("output_length", output_length)
             if output_length < max_length:
                 raise ValueError(
                     "`output_length` must be >= `max_length` when "
@@ -89,7 +76,7 @@ def resolve_max_length(max_length, batch_size_hint=None, output_length=None):
                 f"Received: output_length={output_length}"
             )
         output_length = int(concrete.max())
-    output_length = validate_positive_int(output_length, "output_length")
+    output_length = check_int("output_length", output_length)
     row_max = ops.minimum(ops.cast(max_length, "int32"), output_length)
     return output_length, row_max
 
@@ -122,10 +109,9 @@ def max_length_from_source(source_lengths, scale=1.5, offset=10, limit=None):
     Returns:
         int32 tensor `(batch_size,)` = `clip(floor(a * |x| + b), 1, limit)`.
     """
-    if scale < 0:
-        raise ValueError(f"`scale` must be >= 0. Received: scale={scale}")
+    check_non_negative("scale", scale)
     if limit is not None:
-        limit = validate_positive_int(limit, "limit")
+        limit = check_int("limit", limit)
     lengths = ops.cast(source_lengths, "float32") * float(scale) + offset
     lengths = ops.cast(ops.floor(lengths), "int32")
     lengths = ops.maximum(lengths, 1)
@@ -154,108 +140,6 @@ def write_at(buffer, step, value):
     mask = ops.reshape(mask, (1, length) + (1,) * (len(buffer.shape) - 2))
     value = ops.expand_dims(ops.cast(value, buffer.dtype), 1)
     return ops.where(mask, value, buffer)
-
-
-def write_at_beam(buffer, step, value):
-    """`write_at` for beam buffers `(batch, beam, L, ...)`."""
-    length = buffer.shape[2]
-    mask = ops.equal(ops.arange(length, dtype="int32"), step)  # (L,)
-    mask = ops.reshape(mask, (1, 1, length) + (1,) * (len(buffer.shape) - 3))
-    value = ops.expand_dims(ops.cast(value, buffer.dtype), 2)
-    return ops.where(mask, value, buffer)
-
-
-def flatten_beam_dim(x):
-    """`(batch, beam, ...)` -> `(batch * beam, ...)`."""
-    shape = ops.shape(x)
-    return ops.reshape(x, (-1,) + tuple(shape[2:]))
-
-
-def unflatten_beam_dim(x, beam_width):
-    """`(batch * beam, ...)` -> `(batch, beam, ...)`."""
-    shape = ops.shape(x)
-    return ops.reshape(x, (-1, beam_width) + tuple(shape[1:]))
-
-
-def tile_beams(x, beam_width):
-    """`(batch, ...)` -> `(batch * beam, ...)`, each row repeated `beam` times
-    consecutively (so row `b * beam + j` is beam `j` of sentence `b`)."""
-    return ops.repeat(x, beam_width, axis=0)
-
-
-def gather_beams(x, beam_indices):
-    """Selects beams of each sentence: `out[b, j] = x[b, beam_indices[b, j]]`.
-
-    Implemented as one row gather on the flattened `(batch * old_beam, ...)`
-    tensor (`ops.take` on axis 0), which copies whole rows; a
-    `take_along_axis` would broadcast the indices to the full shape of `x`
-    and gather element by element, which is many times slower for a
-    key/value cache.
-
-    Args:
-        x: tensor `(batch, old_beam, ...)`.
-        beam_indices: int tensor `(batch, new_beam)`.
-
-    Returns:
-        Tensor `(batch, new_beam, ...)`.
-    """
-    old_beam = x.shape[1]
-    new_beam = beam_indices.shape[1]
-    flat = flatten_beam_dim(x)  # (batch * old_beam, ...)
-    rows = _flat_rows(beam_indices, old_beam)  # (batch * new_beam,)
-    return unflatten_beam_dim(ops.take(flat, rows, axis=0), new_beam)
-
-
-def gather_flat_beams(x, beam_indices, beam_width):
-    """`gather_beams` for a flattened `(batch * beam, ...)` tensor (state)."""
-    return ops.take(x, _flat_rows(beam_indices, beam_width), axis=0)
-
-
-def _flat_rows(beam_indices, old_beam):
-    """Row `b * old_beam + beam_indices[b, j]` for every `(b, j)`, flat."""
-    indices = ops.cast(beam_indices, "int32")
-    batch = ops.shape(indices)[0]
-    offsets = ops.arange(batch, dtype="int32")[:, None] * old_beam
-    return ops.reshape(indices + offsets, (-1,))
-
-
-def length_penalty(lengths, alpha):
-    """GNMT length penalty `lp(Y) = ((5 + |Y|) / 6) ** alpha` (Wu et al.
-    2016, eq. 14). `alpha = 0` gives 1 (no normalisation).
-
-    Args:
-        lengths: tensor of lengths `|Y|` (EOS counted as a token).
-        alpha: Python float >= 0.
-
-    Returns:
-        float32 tensor of the same shape.
-    """
-    lengths = ops.cast(lengths, "float32")
-    if alpha == 0:
-        return ops.ones_like(lengths)
-    return ops.power((5.0 + lengths) / 6.0, float(alpha))
-
-
-def coverage_penalty(coverage, beta, source_mask=None):
-    """GNMT coverage penalty (Wu et al. 2016, eq. 14):
-    `cp(X; Y) = beta * sum_i log(min(sum_j p_ij, 1.0))`.
-
-    Args:
-        coverage: float tensor `(..., source_length)`, the attention each
-            source position received, summed over the target steps.
-        beta: Python float >= 0.
-        source_mask: optional bool tensor broadcastable to `coverage`; masked
-            (padding) positions are left out of the sum. Positions never
-            attended get the floor `log(1e-10)` rather than `-inf`.
-
-    Returns:
-        float32 tensor `coverage.shape[:-1]`, always <= 0.
-    """
-    coverage = ops.cast(coverage, "float32")
-    logs = ops.log(ops.clip(coverage, 1e-10, 1.0))
-    if source_mask is not None:
-        logs = ops.where(ops.cast(source_mask, "bool"), logs, 0.0)
-    return float(beta) * ops.sum(logs, axis=-1)
 
 
 def check_step_outputs(logits, aux, batch_size_static):

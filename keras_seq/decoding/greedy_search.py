@@ -1,4 +1,8 @@
-"""Greedy decoding (MATH.md eq. 3)."""
+"""Greedy decoding: the most probable token at each step.
+
+Sutskever et al. 2014 sec. 3.2 (their left-to-right beam search with a beam
+of size 1).
+"""
 
 from keras import ops
 

@@ -5,6 +5,7 @@ from keras import ops
 
 from keras_seq.decoding import decoding_utils as utils
 from keras_seq.decoding.token_loop import run_token_loop
+from keras_seq.validation import check_int
 
 
 def sample(
@@ -79,7 +80,7 @@ def sample(
             f"Received: temperature={temperature}"
         )
     if top_k is not None:
-        top_k = utils.validate_positive_int(top_k, "top_k")
+        top_k = check_int("top_k", top_k)
     if top_p is not None and (
         isinstance(top_p, bool)
         or not isinstance(top_p, (int, float))

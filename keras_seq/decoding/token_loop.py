@@ -1,6 +1,7 @@
 """The one-hypothesis-per-sentence decoding loop behind greedy and sampling.
 
-Both strategies run the same loop (MATH.md eq. 3): feed the previous token,
+Both strategies run the same loop (Sutskever et al. 2014 sec. 3.2 with a
+beam of one): feed the previous token,
 get `log P(y_j | y_<j, x)`, pick a token, stop a sentence at its own EOS or
 length limit. They differ only in how the token is picked, which the caller
 passes as `select_fn(log_probs, step) -> token_ids`.
@@ -9,6 +10,7 @@ passes as `select_fn(log_probs, step) -> token_ids`.
 from keras import ops
 
 from keras_seq.decoding import decoding_utils as utils
+from keras_seq.validation import check_int
 
 
 def run_token_loop(
@@ -44,9 +46,9 @@ def run_token_loop(
         `scores (batch,)` float32 (sum of the log-probabilities of the
         emitted tokens) and every aux key stacked to `(batch, L, ...)`.
     """
-    end_id = utils.validate_positive_int(end_id, "end_id", 0)
-    pad_id = utils.validate_positive_int(pad_id, "pad_id", 0)
-    min_length = utils.validate_positive_int(min_length, "min_length", 0)
+    end_id = check_int("end_id", end_id, minimum=0)
+    pad_id = check_int("pad_id", pad_id, minimum=0)
+    min_length = check_int("min_length", min_length, minimum=0)
     length, row_max = utils.resolve_max_length(
         max_length, output_length=output_length
     )

@@ -7,6 +7,8 @@ Small named functions, one per idea of the paper, shared by
 - `padding_to_attention_mask`: a `(batch, S)` padding mask as a
   `(batch, 1, S)` attention mask.
 - `merge_masks`: logical AND of any number of broadcastable boolean masks.
+- `masked_softmax`: the softmax of every attention layer of the package
+  (also `SourceAttention`'s), in float32, exactly zero at masked positions.
 - `scaled_dot_product_attention`: softmax(Q K^T / sqrt(d_k)) V (eq. 1) with a
   boolean mask, in which a fully masked query row yields zeros (never NaN).
 

@@ -1,7 +1,9 @@
-"""Attentional hidden state of Luong et al. (2015), eq. 5 (MATH.md eq. 7)."""
+"""Attentional hidden state of Luong et al. (2015), eq. 5."""
 
 import keras
 from keras import ops
+
+from keras_seq.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -53,15 +55,7 @@ class AttentionalHiddenState(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            not isinstance(hidden_dim, int)
-            or isinstance(hidden_dim, bool)
-            or hidden_dim <= 0
-        ):
-            raise ValueError(
-                "`hidden_dim` must be a positive integer. "
-                f"Received: hidden_dim={hidden_dim!r}"
-            )
+        hidden_dim = check_int("hidden_dim", hidden_dim)
         try:
             self.activation = keras.activations.get(activation)
         except (ValueError, TypeError) as error:

@@ -1,11 +1,12 @@
-"""Additive attention of Bahdanau et al. (2015), MATH.md eq. 8."""
+"""Additive attention of Bahdanau et al. (2015), eqs. 5-6, appendix A.1.2."""
 
 import keras
 
-from keras_seq.layers.luong_attention import SourceAttention
-from keras_seq.layers.luong_attention import additive_score
-from keras_seq.layers.luong_attention import check_query_values_ranks
-from keras_seq.layers.luong_attention import project
+from keras_seq.layers.source_attention import SourceAttention
+from keras_seq.layers.source_attention import additive_score
+from keras_seq.layers.source_attention import check_query_values_ranks
+from keras_seq.layers.source_attention import project
+from keras_seq.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -15,7 +16,7 @@ class BahdanauAttention(SourceAttention):
     Bahdanau et al. (2015) sec. 3.1 and appendix A.1.2:
     `e_ts = v_a^T tanh(W_a s_{t-1} + U_a h_s)`, `a_t = softmax_s(e_t)`,
     `c_t = sum_s a_t(s) h_s`, where the query is the PREVIOUS decoder state
-    `s_{t-1}` and `c_t` then enters the recurrent step (MATH.md eq. 8).
+    `s_{t-1}` and `c_t` then enters the recurrent step (their sec. 3.1).
     `W_1` (= `W_a`) is the kernel of `query_dense`, `(query_dim, units)`,
     `W_2` (= `U_a`) the kernel of `value_dense`, `(value_dim, units)`, and
     `v` the kernel of `score_dense`, `(units, 1)`; none has a bias, as in the
@@ -64,24 +65,10 @@ class BahdanauAttention(SourceAttention):
 
     def __init__(self, units, kernel_initializer="glorot_uniform", **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
-            raise ValueError(
-                f"`units` must be a positive integer. Received: units={units!r}"
-            )
+        units = check_int("units", units)
         self.units = units
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
         self.supports_masking = True
-
-    def _dense(self, units, name):
-        return keras.layers.Dense(
-            units,
-            use_bias=False,
-            kernel_initializer=keras.initializers.get(
-                keras.initializers.serialize(self.kernel_initializer)
-            ),
-            dtype=self.dtype_policy,
-            name=name,
-        )
 
     def build(self, query_shape, values_shape):
         check_query_values_ranks(query_shape, values_shape)

@@ -2,6 +2,9 @@
 
 import keras
 
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class FeedForward(keras.layers.Layer):
@@ -46,22 +49,9 @@ class FeedForward(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(intermediate_dim, int) or intermediate_dim < 1:
-            raise ValueError(
-                "`intermediate_dim` must be a positive int. "
-                f"Received: intermediate_dim={intermediate_dim}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout}"
-            )
-        if output_dim is not None and (
-            not isinstance(output_dim, int) or output_dim < 1
-        ):
-            raise ValueError(
-                "`output_dim` must be a positive int or None. "
-                f"Received: output_dim={output_dim}"
-            )
+        intermediate_dim = check_int("intermediate_dim", intermediate_dim)
+        check_fraction("dropout", dropout)
+        output_dim = check_int("output_dim", output_dim, allow_none=True)
         try:
             self.activation = keras.activations.get(activation)
         except ValueError as error:

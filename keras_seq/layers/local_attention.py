@@ -1,11 +1,13 @@
-"""Local attention of Luong et al. (2015) sec. 3.2, MATH.md eq. 9."""
+"""Local attention of Luong et al. (2015) sec. 3.2, eqs. 9-10."""
 
 import keras
 from keras import ops
 
+from keras_seq.layers.attention_ops import masked_softmax
 from keras_seq.layers.luong_attention import LuongAttention
-from keras_seq.layers.luong_attention import masked_softmax
-from keras_seq.layers.luong_attention import project
+from keras_seq.layers.source_attention import project
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 MODES = ("local-m", "local-p")
 
@@ -14,7 +16,7 @@ MODES = ("local-m", "local-p")
 class LocalAttention(LuongAttention):
     """Attention restricted to a window `[p_t - D, p_t + D]` of the source.
 
-    Luong et al. (2015) sec. 3.2 (MATH.md eq. 9). For each decoder state
+    Luong et al. (2015) sec. 3.2, eqs. 9-10. For each decoder state
     `q_t`:
 
     1. Aligned position `p_t` (a real number):
@@ -107,19 +109,8 @@ class LocalAttention(LuongAttention):
             kernel_initializer=kernel_initializer,
             **kwargs,
         )
-        if (
-            not isinstance(window, int)
-            or isinstance(window, bool)
-            or (window <= 0)
-        ):
-            raise ValueError(
-                "`window` (D) must be a positive integer. "
-                f"Received: window={window!r}"
-            )
-        if mode not in MODES:
-            raise ValueError(
-                f"`mode` must be one of {MODES}. Received: mode={mode!r}"
-            )
+        window = check_int("window", window)
+        check_one_of("mode", mode, MODES)
         if position_units is not None:
             if mode != "local-p":
                 raise ValueError(
@@ -127,15 +118,7 @@ class LocalAttention(LuongAttention):
                     f"Received: position_units={position_units!r} with "
                     f"mode={mode!r}"
                 )
-            if (
-                not isinstance(position_units, int)
-                or isinstance(position_units, bool)
-                or position_units <= 0
-            ):
-                raise ValueError(
-                    "`position_units` must be a positive integer or None. "
-                    f"Received: position_units={position_units!r}"
-                )
+            position_units = check_int("position_units", position_units)
         self.window = window
         self.mode = mode
         self.position_units = position_units
@@ -172,7 +155,7 @@ class LocalAttention(LuongAttention):
         return lengths[:, None] * ops.sigmoid(ops.cast(logits, "float32"))
 
     def _local_weights(self, scores, positions, mask):
-        """Windowed softmax times the Gaussian, Luong eq. 10 (MATH.md 9)."""
+        """Windowed softmax times the Gaussian, Luong et al. 2015 eq. 10."""
         source_length = ops.shape(scores)[-1]
         s = ops.arange(source_length, dtype="float32")[None, None, :]
         p = positions[:, :, None]  # (B, T, 1)

@@ -9,6 +9,9 @@ from keras_seq.layers.attention_ops import causal_mask
 from keras_seq.layers.attention_ops import fused_dot_product_attention
 from keras_seq.layers.attention_ops import merge_masks
 from keras_seq.layers.attention_ops import scaled_dot_product_attention
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 
 def fused_is_faster(use_fused="auto"):
@@ -144,38 +147,12 @@ class MultiHeadAttention(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_heads, int) or num_heads < 1:
-            raise ValueError(
-                "`num_heads` must be a positive int. "
-                f"Received: num_heads={num_heads}"
-            )
-        if not isinstance(key_dim, int) or key_dim < 1:
-            raise ValueError(
-                f"`key_dim` must be a positive int. Received: key_dim={key_dim}"
-            )
-        if value_dim is not None and (
-            not isinstance(value_dim, int) or value_dim < 1
-        ):
-            raise ValueError(
-                "`value_dim` must be a positive int or None. "
-                f"Received: value_dim={value_dim}"
-            )
-        if output_dim is not None and (
-            not isinstance(output_dim, int) or output_dim < 1
-        ):
-            raise ValueError(
-                "`output_dim` must be a positive int or None. "
-                f"Received: output_dim={output_dim}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout}"
-            )
-        if use_fused not in (True, False, "auto"):
-            raise ValueError(
-                "`use_fused` must be True, False or 'auto'. "
-                f"Received: use_fused={use_fused!r}"
-            )
+        num_heads = check_int("num_heads", num_heads)
+        key_dim = check_int("key_dim", key_dim)
+        value_dim = check_int("value_dim", value_dim, allow_none=True)
+        output_dim = check_int("output_dim", output_dim, allow_none=True)
+        check_fraction("dropout", dropout)
+        check_one_of("use_fused", use_fused, (True, False, "auto"))
         self.num_heads = num_heads
         self.key_dim = key_dim
         self.value_dim = value_dim if value_dim is not None else key_dim

@@ -3,6 +3,8 @@
 import keras
 from keras import ops
 
+from keras_seq.validation import check_int
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class PositionEmbedding(keras.layers.Layer):
@@ -35,11 +37,9 @@ class PositionEmbedding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(max_sequence_length, int) or max_sequence_length < 1:
-            raise ValueError(
-                "`max_sequence_length` must be a positive int. "
-                f"Received: max_sequence_length={max_sequence_length}"
-            )
+        max_sequence_length = check_int(
+            "max_sequence_length", max_sequence_length
+        )
         self.max_sequence_length = max_sequence_length
         self.initializer = keras.initializers.get(initializer)
         self.add_to_inputs = add_to_inputs

@@ -3,35 +3,11 @@
 import keras
 from keras import ops
 
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
+
 CELLS = ("lstm", "gru")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
-def check_cell(cell):
-    """Raise ValueError unless `cell` is `"lstm"` or `"gru"`."""
-    if cell not in CELLS:
-        raise ValueError(
-            f"`cell` must be one of {CELLS}. Received: cell={cell!r}"
-        )
-
-
-def check_dropout(dropout):
-    """Raise ValueError unless `0 <= dropout < 1`."""
-    if (
-        isinstance(dropout, bool)
-        or not isinstance(dropout, (int, float))
-        or not 0.0 <= dropout < 1.0
-    ):
-        raise ValueError(
-            "`dropout` must be a float in [0, 1). "
-            f"Received: dropout={dropout!r}"
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -40,9 +16,10 @@ class RNNEncoder(keras.layers.Layer):
 
     The encoder of Sutskever et al. (2014), Cho et al. (2014), Bahdanau et
     al. (2015) and Luong et al. (2015): it reads `x_1..x_Tx` and returns every
-    top-layer hidden state `h_1..h_Tx` (the memory attention reads, MATH.md
-    eq. 5) and the final state of every layer (the fixed context
-    `c = h_Tx`, MATH.md eq. 2, and the decoder's initial state).
+    top-layer hidden state `h_1..h_Tx` (the memory attention reads, Luong
+    et al. 2015 eq. 7, Bahdanau et al. 2015 eq. 5) and the final state of
+    every layer (the fixed context `c = h_Tx`, Sutskever et al. 2014 sec. 2
+    and Cho et al. 2014 sec. 2.2, and the decoder's initial state).
 
     Padding (token id 0, or `padding_mask=False`) is masked: the recurrence
     skips padded steps (the state is carried over unchanged), so the outputs
@@ -106,12 +83,12 @@ class RNNEncoder(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("vocabulary_size", vocabulary_size)
-        _check_positive_int("embedding_dim", embedding_dim)
-        _check_positive_int("hidden_dim", hidden_dim)
-        _check_positive_int("num_layers", num_layers)
-        check_cell(cell)
-        check_dropout(dropout)
+        vocabulary_size = check_int("vocabulary_size", vocabulary_size)
+        embedding_dim = check_int("embedding_dim", embedding_dim)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        num_layers = check_int("num_layers", num_layers)
+        check_one_of("cell", cell, CELLS)
+        check_fraction("dropout", dropout)
         if not isinstance(bidirectional, bool):
             raise ValueError(
                 "`bidirectional` must be a bool. "

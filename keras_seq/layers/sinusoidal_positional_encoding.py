@@ -3,6 +3,10 @@
 import keras
 from keras import ops
 
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
+from keras_seq.validation import check_positive
+
 LAYOUTS = ("interleaved", "concatenated")
 
 
@@ -58,17 +62,11 @@ class SinusoidalPositionalEncoding(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(max_sequence_length, int) or max_sequence_length < 1:
-            raise ValueError(
-                "`max_sequence_length` must be a positive int. "
-                f"Received: max_sequence_length={max_sequence_length}"
-            )
-        if not base > 0:
-            raise ValueError(f"`base` must be > 0. Received: base={base}")
-        if layout not in LAYOUTS:
-            raise ValueError(
-                f"`layout` must be one of {LAYOUTS}. Received: layout={layout}"
-            )
+        max_sequence_length = check_int(
+            "max_sequence_length", max_sequence_length
+        )
+        check_positive("base", base)
+        check_one_of("layout", layout, LAYOUTS)
         self.max_sequence_length = max_sequence_length
         self.base = float(base)
         self.layout = layout

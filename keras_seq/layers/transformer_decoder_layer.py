@@ -4,8 +4,8 @@ import keras
 
 from keras_seq.layers.feed_forward import FeedForward
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
-from keras_seq.layers.transformer_encoder_layer import TransformerArgs
-from keras_seq.layers.transformer_encoder_layer import head_dim_for
+from keras_seq.layers.transformer_args import TransformerArgs
+from keras_seq.layers.transformer_args import head_dim_for
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")

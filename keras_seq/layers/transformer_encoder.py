@@ -2,8 +2,9 @@
 
 import keras
 
-from keras_seq.layers.transformer_encoder_layer import TransformerArgs
+from keras_seq.layers.transformer_args import TransformerArgs
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
+from keras_seq.validation import check_int
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -54,12 +55,7 @@ class TransformerEncoder(TransformerArgs, keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(num_layers, int) or num_layers < 1:
-            raise ValueError(
-                "`num_layers` must be a positive int. "
-                f"Received: num_layers={num_layers}"
-            )
-        self.num_layers = num_layers
+        self.num_layers = check_int("num_layers", num_layers)
         self._set_transformer_args(
             num_heads,
             intermediate_dim,

@@ -15,8 +15,9 @@ from keras.src.backend.common.masking import set_keras_mask
 class MaskedSparseCategoricalCrossentropy(keras.losses.Loss):
     """Token-level cross-entropy averaged over the real (non-pad) tokens.
 
-    For labels y_t and predicted distributions p_t this is Sutskever et al.
-    (2014) / MATH.md eq. 1: `-sum_t m_t log p_t(y_t) / sum_t m_t` with the
+    For labels y_t and predicted distributions p_t this is the negative
+    log-likelihood of Sutskever et al. 2014 sec. 3.2 (Luong et al. 2015
+    eq. 4) per token: `-sum_t m_t log p_t(y_t) / sum_t m_t` with the
     mask `m_t = [y_t != ignore_class]`, so padding contributes nothing and
     the value does not depend on how much padding a batch has. A batch with
     no real token gives 0 (never NaN).

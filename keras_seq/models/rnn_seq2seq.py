@@ -9,9 +9,11 @@ from keras_seq import metrics as _metrics  # noqa: F401
 from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
 from keras_seq.layers.luong_attention import SCORES
 from keras_seq.layers.luong_attention import LuongAttention
+from keras_seq.layers.rnn_encoder import CELLS
 from keras_seq.layers.rnn_encoder import RNNEncoder
-from keras_seq.layers.rnn_encoder import check_cell
-from keras_seq.layers.rnn_encoder import check_dropout
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 # Reserved ids of every keras_seq vocabulary (docs/design.md); repeated here
 # because keras_seq.text imports TensorFlow and models must not.
@@ -24,26 +26,17 @@ CONTEXTS = ("init", "every_step")
 LOCAL_MODES = ("local-m", "local-p")
 
 
-def _check_positive_int(name, value, allow_none=False):
-    if allow_none and value is None:
-        return
-    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
-        raise ValueError(
-            f"`{name}` must be a positive integer. Received: {name}={value!r}"
-        )
-
-
 @keras.saving.register_keras_serializable(package="keras_seq")
 class RNNSeq2Seq(keras.Model):
     """Attentional (or fixed-context) RNN encoder-decoder.
 
-    One class for the RNN sequence-to-sequence family of MATH.md:
+    One class for the RNN sequence-to-sequence family:
 
-    - `attention=None, context="init"` (Sutskever et al. 2014, MATH.md eq.
-      2 variant 1): the encoder's final states initialise the decoder,
+    - `attention=None, context="init"` (Sutskever et al. 2014 sec. 2, eq.
+      1): the encoder's final states initialise the decoder,
       `q_j = f(q_{j-1}, y_{j-1})`, `p(y_j) = softmax(W_s q_j)`.
-    - `attention=None, context="every_step"` (Cho et al. 2014, eq. 2
-      variant 2): the same initialisation, and the fixed context
+    - `attention=None, context="every_step"` (Cho et al. 2014 sec. 2.2):
+      the same initialisation, and the fixed context
       `c = h_Tx` (top-layer final encoder state) is also concatenated to
       every decoder input: `q_j = f(q_{j-1}, [y_{j-1}; c])`.
     - `attention="luong"` (Luong et al. 2015 global attention, eqs. 5-7):
@@ -86,9 +79,10 @@ class RNNSeq2Seq(keras.Model):
         bidirectional: bool, bidirectional encoder (`hidden_dim` even).
         attention: `None`, `"luong"`, `"bahdanau"` or `"local"`.
         score: `"dot"`, `"general"` or `"concat"`, the alignment score of
-            `"luong"` and `"local"` attention (MATH.md eq. 6).
+            `"luong"` and `"local"` attention (Luong et al. 2015 eq. 8).
         window: int, the half-width D of the local attention window.
-        local_mode: `"local-m"` or `"local-p"` (MATH.md eq. 9).
+        local_mode: `"local-m"` or `"local-p"` (Luong et al. 2015 sec.
+            3.2, eqs. 9-10).
         context: `"init"` (Sutskever) or `"every_step"` (Cho); only for
             `attention=None` (attentional models take `"init"`).
         input_feeding: bool, feed `q~_{t-1}` to step t (Luong et al. 2015
@@ -146,38 +140,24 @@ class RNNSeq2Seq(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in (
-            ("source_vocabulary_size", source_vocabulary_size),
-            ("target_vocabulary_size", target_vocabulary_size),
-            ("embedding_dim", embedding_dim),
-            ("hidden_dim", hidden_dim),
-            ("num_layers", num_layers),
-            ("window", window),
-            ("max_source_length", max_source_length),
-            ("max_target_length", max_target_length),
-        ):
-            _check_positive_int(name, value)
-        check_cell(cell)
-        check_dropout(dropout)
-        if attention not in ATTENTIONS:
-            raise ValueError(
-                f"`attention` must be one of {ATTENTIONS}. "
-                f"Received: attention={attention!r}"
-            )
-        if score not in SCORES:
-            raise ValueError(
-                f"`score` must be one of {SCORES}. Received: score={score!r}"
-            )
-        if local_mode not in LOCAL_MODES:
-            raise ValueError(
-                f"`local_mode` must be one of {LOCAL_MODES}. "
-                f"Received: local_mode={local_mode!r}"
-            )
-        if context not in CONTEXTS:
-            raise ValueError(
-                f"`context` must be one of {CONTEXTS}. "
-                f"Received: context={context!r}"
-            )
+        source_vocabulary_size = check_int(
+            "source_vocabulary_size", source_vocabulary_size
+        )
+        target_vocabulary_size = check_int(
+            "target_vocabulary_size", target_vocabulary_size
+        )
+        embedding_dim = check_int("embedding_dim", embedding_dim)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        num_layers = check_int("num_layers", num_layers)
+        window = check_int("window", window)
+        max_source_length = check_int("max_source_length", max_source_length)
+        max_target_length = check_int("max_target_length", max_target_length)
+        check_one_of("cell", cell, CELLS)
+        check_fraction("dropout", dropout)
+        check_one_of("attention", attention, ATTENTIONS)
+        check_one_of("score", score, SCORES)
+        check_one_of("local_mode", local_mode, LOCAL_MODES)
+        check_one_of("context", context, CONTEXTS)
         if attention is not None and context != "init":
             raise ValueError(
                 "`context='every_step'` (Cho et al. 2014) is the fixed-"
@@ -389,7 +369,8 @@ class RNNSeq2Seq(keras.Model):
             if keys is not values:  # "dot" uses h_s itself: no second copy
                 memory["keys"] = keys
         if self.attention is None and self.context == "every_step":
-            # c = h_Tx: the top layer's final hidden state (MATH.md eq. 2).
+            # c = h_Tx: the top layer's final hidden state (Cho et al. 2014
+            # sec. 2.2).
             memory["context"] = states[-1][0]
         carry = {}
         for i, layer_states in enumerate(states):

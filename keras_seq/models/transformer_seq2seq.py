@@ -14,15 +14,11 @@ from keras_seq.layers.transformer_encoder import TransformerEncoder
 from keras_seq.text.special_tokens import BOS_ID
 from keras_seq.text.special_tokens import EOS_ID
 from keras_seq.text.special_tokens import PAD_ID
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 POSITIONAL_ENCODINGS = ("sinusoidal", "learned")
-
-
-def _check_positive_int(name, value):
-    if not isinstance(value, int) or isinstance(value, bool) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive int. Received: {name}={value}"
-        )
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
@@ -111,31 +107,27 @@ class TransformerSeq2Seq(keras.Model):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        for name, value in [
-            ("source_vocabulary_size", source_vocabulary_size),
-            ("target_vocabulary_size", target_vocabulary_size),
-            ("hidden_dim", hidden_dim),
-            ("num_layers", num_layers),
-            ("num_heads", num_heads),
-            ("intermediate_dim", intermediate_dim),
-            ("max_source_length", max_source_length),
-            ("max_target_length", max_target_length),
-        ]:
-            _check_positive_int(name, value)
+        source_vocabulary_size = check_int(
+            "source_vocabulary_size", source_vocabulary_size
+        )
+        target_vocabulary_size = check_int(
+            "target_vocabulary_size", target_vocabulary_size
+        )
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        num_layers = check_int("num_layers", num_layers)
+        num_heads = check_int("num_heads", num_heads)
+        intermediate_dim = check_int("intermediate_dim", intermediate_dim)
+        max_source_length = check_int("max_source_length", max_source_length)
+        max_target_length = check_int("max_target_length", max_target_length)
         if hidden_dim % num_heads:
             raise ValueError(
                 "`hidden_dim` must be divisible by `num_heads`. "
                 f"Received: hidden_dim={hidden_dim}, num_heads={num_heads}"
             )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout}"
-            )
-        if positional_encoding not in POSITIONAL_ENCODINGS:
-            raise ValueError(
-                f"`positional_encoding` must be one of {POSITIONAL_ENCODINGS}."
-                f" Received: positional_encoding={positional_encoding!r}"
-            )
+        check_fraction("dropout", dropout)
+        check_one_of(
+            "positional_encoding", positional_encoding, POSITIONAL_ENCODINGS
+        )
         if share_embeddings and (
             source_vocabulary_size != target_vocabulary_size
         ):

@@ -3,6 +3,9 @@
 import keras
 from keras import ops
 
+from keras_seq.validation import check_int
+from keras_seq.validation import check_positive
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
@@ -28,20 +31,9 @@ class TransformerSchedule(keras.optimizers.schedules.LearningRateSchedule):
     """
 
     def __init__(self, hidden_dim, warmup_steps=4000, scale=1.0):
-        if not isinstance(hidden_dim, int) or hidden_dim < 1:
-            raise ValueError(
-                "`hidden_dim` must be a positive int. "
-                f"Received: hidden_dim={hidden_dim}"
-            )
-        if not isinstance(warmup_steps, int) or warmup_steps < 1:
-            raise ValueError(
-                "`warmup_steps` must be a positive int. "
-                f"Received: warmup_steps={warmup_steps}"
-            )
-        if not scale > 0:
-            raise ValueError(f"`scale` must be > 0. Received: scale={scale}")
-        self.hidden_dim = hidden_dim
-        self.warmup_steps = warmup_steps
+        self.hidden_dim = check_int("hidden_dim", hidden_dim)
+        self.warmup_steps = check_int("warmup_steps", warmup_steps)
+        check_positive("scale", scale)
         self.scale = float(scale)
 
     def __call__(self, step):

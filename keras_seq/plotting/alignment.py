@@ -11,6 +11,8 @@ import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
+from keras_seq.validation import check_int
+
 # Inches per token along an axis, and the limits of the figure size.
 _CELL = 0.42
 _MIN_SIZE, _MAX_SIZE = 3.0, 30.0
@@ -239,15 +241,7 @@ def plot_attention_heads(
         )
     if num_columns is None:
         num_columns = math.ceil(math.sqrt(num_heads))
-    if (
-        not isinstance(num_columns, int)
-        or isinstance(num_columns, bool)
-        or num_columns <= 0
-    ):
-        raise ValueError(
-            "`num_columns` must be a positive integer. "
-            f"Received: num_columns={num_columns!r}"
-        )
+    num_columns = check_int("num_columns", num_columns)
     num_columns = min(num_columns, num_heads)
     num_rows = math.ceil(num_heads / num_columns)
     vmin, vmax = _value_range(weights, vmin, vmax)

@@ -56,7 +56,7 @@ class TableToy:
 class RnnToy:
     """A tiny attentional RNN: state h (B, H) and a source memory (B, S, H)
     with padding; records `alignment` (B, S) at each step (Luong-style dot
-    attention, MATH.md eq. 5)."""
+    attention, Luong et al. 2015 eqs. 7-8)."""
 
     def __init__(
         self,
@@ -191,9 +191,10 @@ def brute_force_best(toy, row, max_length, alpha=0.0, min_length=0, beta=0.0):
 
 
 def np_beam_search(toy, row, max_length, beam_width, alpha=0.0, min_length=0):
-    """Textbook beam search (MATH.md eq. 4) in NumPy, no early stopping:
-    expand every live prefix by its k best tokens, keep the k best of the
-    k * k; a kept prefix ending in EOS is finished. Runs to max_length and
+    """Textbook beam search (Sutskever et al. 2014 sec. 3.2) in NumPy, no
+    early stopping: expand every live prefix by its k best tokens, keep the
+    k best of the k * k; a kept prefix ending in EOS is finished. Runs to
+    max_length and
     returns the best finished (tokens, score, log-prob), or the best live
     prefix if none finished."""
     live = [([], 0.0)]

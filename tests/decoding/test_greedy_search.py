@@ -1,4 +1,4 @@
-"""greedy_search against a NumPy greedy decoder written from MATH.md eq. 3."""
+"""greedy_search against a NumPy greedy decoder (Sutskever et al. sec. 3.2)."""
 
 import os
 import sys

@@ -1,4 +1,4 @@
-"""AttentionalHiddenState against NumPy: tanh(W_c [c_t; q_t]) (MATH.md 7)."""
+"""AttentionalHiddenState against NumPy: tanh(W_c [c_t; q_t]) (Luong eq. 5)."""
 
 import numpy as np
 import pytest

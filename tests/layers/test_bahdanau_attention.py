@@ -1,4 +1,4 @@
-"""BahdanauAttention against NumPy: v^T tanh(W_1 q + W_2 h) (MATH.md 8)."""
+"""BahdanauAttention against NumPy: v^T tanh(W_1 q + W_2 h) (Bahdanau A.1.2)."""
 
 import numpy as np
 import pytest

@@ -1,4 +1,4 @@
-"""FeedForward vs NumPy: max(0, x W1 + b1) W2 + b2 (MATH.md 13)."""
+"""FeedForward vs NumPy: max(0, x W1 + b1) W2 + b2 (Vaswani eq. 2)."""
 
 import numpy as np
 import pytest

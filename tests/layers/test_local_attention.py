@@ -1,4 +1,4 @@
-"""LocalAttention against NumPy written from MATH.md eq. 9 (Luong sec. 3.2).
+"""LocalAttention against NumPy written from Luong et al. 2015 eqs. 9-10.
 
 The reference: window = integer s with p_t - D <= s <= p_t + D that are real
 tokens; align = softmax of the Luong score over the window only; weights =

@@ -1,4 +1,4 @@
-"""LuongAttention against NumPy written from Luong et al. 2015 (MATH.md 5-6)."""
+"""LuongAttention against NumPy written from Luong et al. 2015, eqs. 7-8."""
 
 import keras
 import numpy as np
@@ -30,7 +30,7 @@ def _kernel(layer, name):
 
 
 def numpy_scores(layer, query, values):
-    """score(q_t, h_s) for every t, s, written from MATH.md eq. 6."""
+    """score(q_t, h_s) for every t, s, written from Luong et al. 2015 eq. 8."""
     q = query.astype("float64")
     h = values.astype("float64")
     b, t, s = q.shape[0], q.shape[1], h.shape[1]

@@ -1,6 +1,6 @@
 """MultiHeadAttention against NumPy written from Vaswani et al. 2017 eq. 1.
 
-MATH.md 11-12: Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, per head,
+Sec. 3.2: Attention(Q, K, V) = softmax(Q K^T / sqrt(d_k)) V, per head,
 heads concatenated and multiplied by W^O.
 """
 

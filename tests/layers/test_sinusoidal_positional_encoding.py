@@ -1,6 +1,6 @@
 """SinusoidalPositionalEncoding vs NumPy from Vaswani et al. 2017 sec. 3.5.
 
-MATH.md 10: PE(pos, 2i) = sin(pos / 10000^(2i/d)),
+PE(pos, 2i) = sin(pos / 10000^(2i/d)),
 PE(pos, 2i+1) = cos(pos / 10000^(2i/d)).
 """
 

@@ -1,6 +1,6 @@
 """TransformerDecoderLayer against NumPy written from Vaswani et al. 2017.
 
-MATH.md 11-13: masked self-attention (position i sees positions <= i),
+Sec. 3.1-3.3: masked self-attention (position i sees positions <= i),
 cross-attention on the encoder output, FFN; each LayerNorm(x + Sublayer(x))
 (or pre-norm x + Sublayer(LayerNorm(x))).
 """

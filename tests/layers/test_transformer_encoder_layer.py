@@ -1,6 +1,6 @@
 """TransformerEncoderLayer against NumPy written from Vaswani et al. 2017.
 
-MATH.md 11, 13: LayerNorm(x + Sublayer(x)) with self-attention and the FFN
+Sec. 3.1 and eq. 2: LayerNorm(x + Sublayer(x)) with self-attention and the FFN
 max(0, x W1 + b1) W2 + b2; pre-norm x + Sublayer(LayerNorm(x)).
 """
 

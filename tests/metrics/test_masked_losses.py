@@ -14,7 +14,7 @@ def _log_softmax(x):
 
 
 def _numpy_loss(y_true, logits, eps=0.0):
-    """Label-smoothed cross-entropy, mean over y_true != 0 (MATH.md eq. 1)."""
+    """Label-smoothed cross-entropy, mean over y_true != 0 (Luong eq. 4)."""
     log_p = _log_softmax(logits.astype(np.float64))
     vocab = logits.shape[-1]
     total, count = 0.0, 0

@@ -155,7 +155,8 @@ def test_greedy_compiles_with_xla():
         )
 
 
-# --- Independent NumPy computation of the decoder (MATH.md eqs. 2, 5-7). ---
+# --- Independent NumPy computation of the decoder (Cho et al. 2014 ---
+# --- sec. 2.2; Luong et al. 2015 eqs. 5-8). ---
 
 
 def _sigmoid(x):
@@ -222,7 +223,7 @@ def test_sutskever_and_cho_match_numpy(context):
     model = _model(attention=None, context=context)
     logits = _np(model(_inputs()))
     values, h, c = _encoder_np(model, SOURCE)
-    fixed_context = h.copy()  # c = h_Tx (MATH.md eq. 2)
+    fixed_context = h.copy()  # c = h_Tx (Cho et al. 2014)
     table = _np(model.target_embedding.embeddings).astype("float64")
     w_s = _np(model.output_projection.kernel).astype("float64")
     b_s = _np(model.output_projection.bias).astype("float64")
@@ -250,7 +251,7 @@ def test_bahdanau_scores_previous_state_and_feeds_context():
     w_s = _np(model.output_projection.kernel).astype("float64")
     b_s = _np(model.output_projection.bias).astype("float64")
     for t in range(TARGET_IN.shape[1]):
-        # score v^T tanh(W_1 q_{t-1} + W_2 h_s) (MATH.md eq. 8).
+        # score v^T tanh(W_1 q_{t-1} + W_2 h_s) (Bahdanau A.1.2).
         hidden = np.tanh((h @ w1)[:, None, :] + values @ w2)
         scores = np.where(mask, hidden @ v, -np.inf)
         a = _softmax(scores)

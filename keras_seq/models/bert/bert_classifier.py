@@ -5,6 +5,9 @@ import keras
 from keras_seq.models.bert.bert_encoder import BertEncoder
 from keras_seq.models.bert.bert_encoder import bert_inputs
 from keras_seq.models.bert.bert_encoder import head_dense
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_one_of
 
 _REPRESENTATIONS = ("cls", "pooled")
 
@@ -13,7 +16,7 @@ _REPRESENTATIONS = ("cls", "pooled")
 class BertClassifier(keras.Model):
     """Classifies a sequence (or a pair) from the final state of `[CLS]`.
 
-    MATH.md eq. 17; Devlin et al. 2019, sec. 4.1: P = softmax(W C), with C
+    Devlin et al. 2019, sec. 4.1: P = softmax(W C), with C
     the final hidden state of `[CLS]` and W of shape `(num_classes, H)` (a
     dense layer, whose kernel is W^T, plus a bias). With
     `representation="pooled"` the pooled output tanh(W_p C) is used instead
@@ -47,24 +50,9 @@ class BertClassifier(keras.Model):
                 "`backbone` must be a keras_seq BertEncoder. "
                 f"Received: backbone={backbone!r}"
             )
-        if (
-            isinstance(num_classes, bool)
-            or not isinstance(num_classes, int)
-            or num_classes < 2
-        ):
-            raise ValueError(
-                "`num_classes` must be an int >= 2. "
-                f"Received: num_classes={num_classes!r}"
-            )
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
-            )
-        if representation not in _REPRESENTATIONS:
-            raise ValueError(
-                f"`representation` must be one of {_REPRESENTATIONS}. "
-                f"Received: representation={representation!r}"
-            )
+        num_classes = check_int("num_classes", num_classes, minimum=2)
+        check_fraction("dropout", dropout)
+        check_one_of("representation", representation, _REPRESENTATIONS)
         # === Layers ===
         dropout_layer = keras.layers.Dropout(
             dropout, dtype=backbone.dtype_policy, name="classifier_dropout"

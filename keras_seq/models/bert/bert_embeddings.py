@@ -3,19 +3,17 @@
 import keras
 from keras import ops
 
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive int. Received: {name}={value!r}"
-        )
+from keras_seq.validation import check_fraction
+from keras_seq.validation import check_int
+from keras_seq.validation import check_positive
 
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class BertEmbeddings(keras.layers.Layer):
     """Sum of token, segment and position embeddings, then LayerNorm, dropout.
 
-    MATH.md eq. 14 (Devlin et al. 2019, sec. 3, fig. 2): the input
+    Devlin et al. 2019, sec. 3 ("Input/Output Representations"), fig. 2: the
+    input
     representation of token t at position p in segment s is
     `LayerNorm(E_tok[t] + E_seg[s] + E_pos[p])`, followed by dropout. The
     position embeddings are learned, for positions `0 .. max_sequence_length
@@ -57,28 +55,15 @@ class BertEmbeddings(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        _check_positive_int("vocabulary_size", vocabulary_size)
-        _check_positive_int("hidden_dim", hidden_dim)
-        _check_positive_int("max_sequence_length", max_sequence_length)
-        _check_positive_int("num_segments", num_segments)
-        if not isinstance(dropout, (int, float)) or not 0.0 <= dropout < 1.0:
-            raise ValueError(
-                f"`dropout` must be in [0, 1). Received: dropout={dropout!r}"
-            )
-        if not isinstance(layer_norm_epsilon, (int, float)) or not (
-            layer_norm_epsilon > 0
-        ):
-            raise ValueError(
-                "`layer_norm_epsilon` must be > 0. "
-                f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
-            )
-        if not isinstance(initializer_range, (int, float)) or not (
-            initializer_range > 0
-        ):
-            raise ValueError(
-                "`initializer_range` must be > 0. "
-                f"Received: initializer_range={initializer_range!r}"
-            )
+        vocabulary_size = check_int("vocabulary_size", vocabulary_size)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        max_sequence_length = check_int(
+            "max_sequence_length", max_sequence_length
+        )
+        num_segments = check_int("num_segments", num_segments)
+        check_fraction("dropout", dropout)
+        check_positive("layer_norm_epsilon", layer_norm_epsilon)
+        check_positive("initializer_range", initializer_range)
         self.vocabulary_size = vocabulary_size
         self.hidden_dim = hidden_dim
         self.max_sequence_length = max_sequence_length

@@ -3,16 +3,11 @@
 import keras
 
 from keras_seq.layers.transformer_encoder_layer import TransformerEncoderLayer
+from keras_seq.models.bert import checkpoint
 from keras_seq.models.bert.bert_embeddings import BertEmbeddings
+from keras_seq.validation import check_int
 
 _INPUT_NAMES = ("token_ids", "segment_ids", "padding_mask")
-
-
-def _check_positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(
-            f"`{name}` must be a positive int. Received: {name}={value!r}"
-        )
 
 
 def bert_inputs(*extra_int_inputs):
@@ -50,7 +45,8 @@ def head_dense(backbone, units, name, **kwargs):
 class BertEncoder(keras.Model):
     """BERT: a bidirectional post-norm Transformer encoder.
 
-    Devlin et al. 2019, sec. 3 (MATH.md eqs. 13-14). The input representation
+    Devlin et al. 2019, sec. 3 and fig. 2; the encoder layers are those of
+    Vaswani et al. 2017, sec. 3.1. The input representation
     is token + segment + learned position embeddings, LayerNorm and dropout
     (`BertEmbeddings`); then `num_layers` post-norm Transformer encoder
     layers with exact (erf) GELU feed-forward networks
@@ -118,10 +114,10 @@ class BertEncoder(keras.Model):
         dtype=None,
         **kwargs,
     ):
-        _check_positive_int("num_layers", num_layers)
-        _check_positive_int("num_heads", num_heads)
-        _check_positive_int("hidden_dim", hidden_dim)
-        _check_positive_int("intermediate_dim", intermediate_dim)
+        num_layers = check_int("num_layers", num_layers)
+        num_heads = check_int("num_heads", num_heads)
+        hidden_dim = check_int("hidden_dim", hidden_dim)
+        intermediate_dim = check_int("intermediate_dim", intermediate_dim)
         if hidden_dim % num_heads != 0:
             raise ValueError(
                 "`hidden_dim` must be divisible by `num_heads`. Received: "
@@ -252,6 +248,36 @@ class BertEncoder(keras.Model):
         See `keras_seq.models.bert.load_hf_bert_checkpoint`; this returns only
         the encoder.
         """
-        from keras_seq.models.bert.checkpoint import load_hf_bert_checkpoint
-
         return load_hf_bert_checkpoint(directory, **kwargs).encoder
+
+
+def load_hf_bert_checkpoint(directory, dtype=None, skip_prefixes=("cls.",)):
+    """Loads a Hugging Face BERT directory into a `BertEncoder`.
+
+    Reads `config.json`, `model.safetensors` and `vocab.txt` (and
+    `tokenizer_config.json` for `do_lower_case`, if present).
+
+    Args:
+        directory: path of the checkpoint directory.
+        dtype: dtype policy of the encoder (the weights are loaded as
+            float32 variables in any case).
+        skip_prefixes: weight-name prefixes of task heads to ignore.
+
+    Returns:
+        `HFBertCheckpoint(encoder, vocabulary, lowercase, config)`:
+        the encoder with the weights, the word pieces (list, id = index),
+        whether the tokenizer lower-cases, and the encoder's arguments.
+
+    Raises:
+        ValueError: for a missing file, a config the encoder cannot
+            represent, a vocabulary whose size differs from the config, or
+            missing / unexpected / mis-shaped weights.
+    """
+    files = checkpoint.read_hf_bert_checkpoint(directory)
+    encoder = BertEncoder(**files.config, dtype=dtype)
+    checkpoint.assign_hf_weights(
+        encoder, files.weights, skip_prefixes=skip_prefixes
+    )
+    return checkpoint.HFBertCheckpoint(
+        encoder, files.vocabulary, files.lowercase, files.config
+    )

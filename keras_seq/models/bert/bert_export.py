@@ -12,10 +12,10 @@ import keras
 import tensorflow as tf
 
 from keras_seq.models.bert.bert_classifier import BertClassifier
-from keras_seq.models.bert.bert_preprocessing import BertInputPacker
-from keras_seq.models.bert.bert_preprocessing import span_texts
+from keras_seq.models.bert.bert_input_packer import BertInputPacker
 from keras_seq.models.bert.bert_span_predictor import BertSpanPredictor
 from keras_seq.models.bert.span_decoding import best_span
+from keras_seq.models.bert.span_texts import span_texts
 
 
 def _packer(tokenizer, sequence_length):

@@ -3,12 +3,15 @@
 import keras
 from keras import ops
 
+from keras_seq.validation import check_int
+from keras_seq.validation import check_positive
+
 
 @keras.saving.register_keras_serializable(package="keras_seq")
 class BertMaskedLMHead(keras.layers.Layer):
     """Predicts the original word pieces at the masked positions.
 
-    MATH.md eq. 15; Devlin et al. 2019, sec. 3.1 and the reference
+    Devlin et al. 2019, sec. 3.1 ("Task #1: Masked LM") and the reference
     implementation: the final hidden states at the chosen positions go through
     a transform `LayerNorm(gelu(h W_t + b_t))`, then are multiplied by the
     transposed token-embedding matrix plus an output bias:
@@ -47,15 +50,7 @@ class BertMaskedLMHead(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if (
-            isinstance(vocabulary_size, bool)
-            or not isinstance(vocabulary_size, int)
-            or vocabulary_size < 1
-        ):
-            raise ValueError(
-                "`vocabulary_size` must be a positive int. "
-                f"Received: vocabulary_size={vocabulary_size!r}"
-            )
+        vocabulary_size = check_int("vocabulary_size", vocabulary_size)
         if token_embedding is not None:
             input_dim = getattr(token_embedding, "input_dim", None)
             if input_dim != vocabulary_size:
@@ -65,11 +60,7 @@ class BertMaskedLMHead(keras.layers.Layer):
                     f"token_embedding={token_embedding!r} (input_dim="
                     f"{input_dim}), vocabulary_size={vocabulary_size}"
                 )
-        if not layer_norm_epsilon > 0:
-            raise ValueError(
-                "`layer_norm_epsilon` must be > 0. "
-                f"Received: layer_norm_epsilon={layer_norm_epsilon!r}"
-            )
+        check_positive("layer_norm_epsilon", layer_norm_epsilon)
         self.vocabulary_size = vocabulary_size
         self.token_embedding = token_embedding
         self.layer_norm_epsilon = layer_norm_epsilon

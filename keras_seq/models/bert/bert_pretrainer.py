@@ -20,7 +20,7 @@ def _check_backbone(backbone):
 class BertPretrainer(keras.Model):
     """A `BertEncoder` with the masked-LM and next-sentence heads.
 
-    Devlin et al. 2019, sec. 3.1 (MATH.md eqs. 15-16). The masked-LM head
+    Devlin et al. 2019, sec. 3.1 (tasks #1 and #2). The masked-LM head
     (`BertMaskedLMHead`, output weights tied to the token embedding)
     predicts the original word pieces at `mask_positions`; the next-sentence
     head is a dense layer with 2 outputs on the pooled output tanh(W C)

@@ -6,6 +6,7 @@ from keras_seq.models.bert import span_decoding
 from keras_seq.models.bert.bert_encoder import BertEncoder
 from keras_seq.models.bert.bert_encoder import bert_inputs
 from keras_seq.models.bert.bert_encoder import head_dense
+from keras_seq.validation import check_int
 
 # [PAD], [CLS], [SEP] of the uncased BERT vocabulary.
 _DEFAULT_SPECIAL_IDS = (0, 101, 102)
@@ -15,7 +16,7 @@ _DEFAULT_SPECIAL_IDS = (0, 101, 102)
 class BertSpanPredictor(keras.Model):
     """Predicts the answer span of a question in a paragraph.
 
-    MATH.md eq. 18; Devlin et al. 2019, sec. 4.2. Input
+    Devlin et al. 2019, sec. 4.2. Input
     `[CLS] question [SEP] paragraph [SEP]` (segment ids 0 then 1). A start
     vector S and an end vector E (the two columns of the kernel of the
     `span_head` dense layer, no bias) give the start logit S.T_i and the end
@@ -56,15 +57,7 @@ class BertSpanPredictor(keras.Model):
                 "`backbone` must be a keras_seq BertEncoder. "
                 f"Received: backbone={backbone!r}"
             )
-        if (
-            isinstance(max_answer_length, bool)
-            or not isinstance(max_answer_length, int)
-            or max_answer_length < 1
-        ):
-            raise ValueError(
-                "`max_answer_length` must be an int >= 1. "
-                f"Received: max_answer_length={max_answer_length!r}"
-            )
+        max_answer_length = check_int("max_answer_length", max_answer_length)
         special_token_ids = [int(i) for i in special_token_ids]
         # === Layers ===
         # Column 0 is the start vector S, column 1 the end vector E.

@@ -1,4 +1,4 @@
-"""Loads Hugging Face BERT checkpoints into `BertEncoder`.
+"""Reads Hugging Face BERT checkpoints and maps them onto `BertEncoder`.
 
 A Hugging Face BERT directory holds `config.json` (the architecture),
 `model.safetensors` (the weights, read into NumPy with the `safetensors`
@@ -21,10 +21,11 @@ import os
 
 import numpy as np
 
-from keras_seq.models.bert.bert_encoder import BertEncoder
-
 HFBertCheckpoint = collections.namedtuple(
     "HFBertCheckpoint", ["encoder", "vocabulary", "lowercase", "config"]
+)
+HFBertFiles = collections.namedtuple(
+    "HFBertFiles", ["config", "vocabulary", "lowercase", "weights"]
 )
 
 # Buffers that Hugging Face stores beside the weights; they hold no
@@ -308,27 +309,25 @@ def _expected_hf_shape(name, target):
     return target
 
 
-def load_hf_bert_checkpoint(directory, dtype=None, skip_prefixes=("cls.",)):
-    """Loads a Hugging Face BERT directory into a `BertEncoder`.
+def read_hf_bert_checkpoint(directory):
+    """Reads a Hugging Face BERT directory without building a model.
 
     Reads `config.json`, `model.safetensors` and `vocab.txt` (and
     `tokenizer_config.json` for `do_lower_case`, if present).
+    `keras_seq.models.bert.load_hf_bert_checkpoint` builds the
+    `BertEncoder` from these and assigns the weights (`assign_hf_weights`).
 
     Args:
         directory: path of the checkpoint directory.
-        dtype: dtype policy of the encoder (the weights are loaded as
-            float32 variables in any case).
-        skip_prefixes: weight-name prefixes of task heads to ignore.
 
     Returns:
-        `HFBertCheckpoint(encoder, vocabulary, lowercase, config)`:
-        the encoder with the weights, the word pieces (list, id = index),
-        whether the tokenizer lower-cases, and the encoder's arguments.
+        `HFBertFiles(config, vocabulary, lowercase, weights)`: the encoder's
+        arguments, the word pieces (list, id = index), whether the tokenizer
+        lower-cases, and the weights (dict `name -> np.ndarray`).
 
     Raises:
         ValueError: for a missing file, a config the encoder cannot
-            represent, a vocabulary whose size differs from the config, or
-            missing / unexpected / mis-shaped weights.
+            represent or a vocabulary whose size differs from the config.
     """
     if not isinstance(directory, (str, os.PathLike)) or not os.path.isdir(
         directory
@@ -360,6 +359,4 @@ def load_hf_bert_checkpoint(directory, dtype=None, skip_prefixes=("cls.",)):
         with open(tokenizer_config, encoding="utf-8") as f:
             lowercase = bool(json.load(f).get("do_lower_case", True))
 
-    encoder = BertEncoder(**config, dtype=dtype)
-    assign_hf_weights(encoder, weights, skip_prefixes=skip_prefixes)
-    return HFBertCheckpoint(encoder, vocabulary, lowercase, config)
+    return HFBertFiles(config, vocabulary, lowercase, weights)

@@ -1,6 +1,6 @@
 """Answer-span scoring and decoding for BERT (Devlin et al. 2019, sec. 4.2).
 
-MATH.md eq. 18. With start vector S and end vector E, the start logit of
+With start vector S and end vector E, the start logit of
 token i is S.T_i and the end logit E.T_i. Only paragraph tokens are eligible
 (segment 1, inside the padding mask, not `[CLS]`/`[SEP]`):
 
@@ -13,6 +13,8 @@ All functions use `keras.ops` so they run in graph on any backend, inside
 """
 
 from keras import ops
+
+from keras_seq.validation import check_int
 
 # Added to the logits of ineligible positions. Finite (not -inf) so that a
 # fully masked row gives a uniform softmax that we then zero, never NaN.
@@ -73,18 +75,7 @@ def span_mask(mask, max_answer_length):
         bool tensor `(batch_size, sequence_length, sequence_length)`, entry
         `[b, i, j]` true when span `(i, j)` is eligible.
     """
-    if isinstance(max_answer_length, bool) or not isinstance(
-        max_answer_length, int
-    ):
-        raise ValueError(
-            "`max_answer_length` must be an integer >= 1. "
-            f"Received: max_answer_length={max_answer_length!r}"
-        )
-    if max_answer_length < 1:
-        raise ValueError(
-            "`max_answer_length` must be an integer >= 1. "
-            f"Received: max_answer_length={max_answer_length}"
-        )
+    max_answer_length = check_int("max_answer_length", max_answer_length)
     length = ops.shape(mask)[1]
     i = ops.arange(length)[:, None]
     j = ops.arange(length)[None, :]

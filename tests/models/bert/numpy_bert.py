@@ -1,6 +1,7 @@
 """An independent NumPy BERT forward pass on Hugging Face-named weights.
 
-Written from the formulas (MATH.md eqs. 11, 13, 14; Devlin et al. 2019):
+Written from the formulas (Vaswani et al. 2017 eq. 1 and sec. 3.1;
+Devlin et al. 2019 sec. 3):
 embeddings = LayerNorm(E_tok + E_seg + E_pos); each layer
 x = LN(x + MHA(x)); x = LN(x + W2 gelu(W1 x + b1) + b2) with the exact erf
 GELU; pooled = tanh(W_p x_0 + b_p). PyTorch `Linear` weights are (out, in).

@@ -212,7 +212,7 @@ def test_minilm_text_to_hidden_states_matches_hugging_face(minilm):
     """keras_seq WordPieceTokenizer + BertInputPacker give the reference
     token ids (single texts and truncated pairs), and from them the encoder
     gives the reference hidden states."""
-    from keras_seq.models.bert.bert_preprocessing import BertInputPacker
+    from keras_seq.models.bert.bert_input_packer import BertInputPacker
     from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer
 
     reference = np.load(FIXTURE)

@@ -1,4 +1,4 @@
-"""Span probabilities (MATH.md eq. 18) and best-span decoding vs NumPy."""
+"""Span probabilities and best-span decoding vs NumPy (Devlin sec. 4.2)."""
 
 import numpy as np
 import pytest
