@@ -89,9 +89,16 @@ def build_parser(argv):
     return parser
 
 
+# Longer messages (TensorFlow's staging errors quote whole call stacks) are
+# cut: the line says what failed; --verbose shows everything.
+MAX_MESSAGE_CHARS = 400
+
+
 def _one_line(error):
-    text = str(error).strip() or type(error).__name__
-    return " ".join(text.split())
+    text = " ".join((str(error).strip() or type(error).__name__).split())
+    if len(text) > MAX_MESSAGE_CHARS:
+        text = text[: MAX_MESSAGE_CHARS - 3] + "..."
+    return text
 
 
 def main(argv=None):

@@ -397,10 +397,16 @@ def _plot_example(model, source_tokenizer, target_tokenizer, text, path, what):
     length = int(outputs["lengths"][0])
     target_ids = outputs["token_ids"][0][:length]
     weights = outputs["alignment"][0][:length, : len(source_ids)]
+
+    def label(tokenizer, token_id):
+        # The joiner marks spacing, it is not part of the token's text.
+        token = tokenizer.id_to_token(token_id)
+        return token.replace(getattr(tokenizer, "joiner", None) or "\0", "")
+
     plot_alignment(
         weights,
-        [source_tokenizer.id_to_token(i) for i in source_ids],
-        [target_tokenizer.id_to_token(i) for i in target_ids],
+        [label(source_tokenizer, i) for i in source_ids],
+        [label(target_tokenizer, i) for i in target_ids],
         path,
         title=f"{text!r}: {what}",
     )

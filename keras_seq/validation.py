@@ -98,3 +98,82 @@ def check_one_of(name, value, options):
             f"Received: {name}={value!r}"
         )
     return value
+
+
+def check_token_ids(name, ids, vocabulary_size, max_length=None):
+    """Token ids: integer dtype, `(batch, length)` with both > 0, and, when
+    the values can be read (NumPy arrays, eager tensors), every id in
+    `[0, vocabulary_size)`.
+
+    Inside a traced function (symbolic tensors) only the dtype and the
+    static shape are checked: the values do not exist yet.
+
+    Raises:
+        ValueError: naming the argument and what was received (a negative
+            id would silently read the last embedding row on some
+            backends, a float id would be truncated, an empty source
+            would be decoded from nothing).
+    """
+    dtype = _dtype_name(ids)
+    if "int" not in dtype:
+        raise ValueError(
+            f"`{name}` must hold integer token ids. Received: "
+            f"{name}.dtype={dtype}"
+        )
+    shape = tuple(getattr(ids, "shape", np.shape(ids)))
+    if len(shape) != 2:
+        raise ValueError(
+            f"`{name}` must have shape (batch_size, length). Received: "
+            f"{name}.shape={shape}"
+        )
+    if shape[0] == 0 or shape[1] == 0:
+        raise ValueError(
+            f"`{name}` is empty: there must be at least one sequence of at "
+            f"least one token. Received: {name}.shape={shape}"
+        )
+    if (
+        max_length is not None
+        and shape[1] is not None
+        and shape[1] > max_length
+    ):
+        raise ValueError(
+            f"`{name}` is longer than the model accepts ({max_length}); "
+            f"truncate it. Received: {name}.shape={shape}"
+        )
+    values = _concrete_values(ids)
+    if values is None or values.size == 0:
+        return ids
+    low, high = int(values.min()), int(values.max())
+    if low < 0 or high >= vocabulary_size:
+        bad = low if low < 0 else high
+        row, column = (int(i) for i in np.argwhere(values == bad)[0])
+        raise ValueError(
+            f"`{name}` must hold ids in [0, vocabulary_size="
+            f"{vocabulary_size}). Received: {name}[{row}, {column}]={bad}"
+        )
+    return ids
+
+
+def _dtype_name(ids):
+    """"int32", "float32"... for NumPy arrays and any backend's tensors."""
+    dtype = getattr(ids, "dtype", None)
+    if dtype is None:
+        dtype = np.asarray(ids).dtype
+    try:
+        from keras import backend
+
+        return backend.standardize_dtype(dtype)
+    except (ImportError, ValueError):
+        return str(dtype)
+
+
+def _concrete_values(ids):
+    """The values of a NumPy array or eager tensor; None when symbolic."""
+    if isinstance(ids, (np.ndarray, list, tuple)):
+        return np.asarray(ids)
+    try:
+        from keras import ops
+
+        return np.asarray(ops.convert_to_numpy(ids))
+    except Exception:  # noqa: BLE001  (symbolic: traced, no values yet)
+        return None

@@ -14,6 +14,7 @@ from keras_seq.layers.rnn_encoder import RNNEncoder
 from keras_seq.validation import check_fraction
 from keras_seq.validation import check_int
 from keras_seq.validation import check_one_of
+from keras_seq.validation import check_token_ids
 
 # Reserved ids of every keras_seq vocabulary (docs/design.md); repeated here
 # because keras_seq.text imports TensorFlow and models must not.
@@ -327,24 +328,12 @@ class RNNSeq2Seq(keras.Model):
     # Encoder and the decoder step shared by teacher forcing and decoding.
 
     def _check_source(self, source_ids):
-        shape = tuple(source_ids.shape)
-        if len(shape) != 2:
-            raise ValueError(
-                "`source_ids` must have shape (batch_size, source_length). "
-                f"Received: source_ids.shape={shape}"
-            )
-        if shape[1] == 0:
-            raise ValueError(
-                "`source_ids` is empty: every source needs at least one "
-                f"token. Received: source_ids.shape={shape}"
-            )
-        if shape[1] is not None and shape[1] > self.max_source_length:
-            raise ValueError(
-                f"`source_ids` is longer than max_source_length="
-                f"{self.max_source_length}; truncate or filter it, or build "
-                "the model with a larger max_source_length. "
-                f"Received: source_ids.shape={shape}"
-            )
+        check_token_ids(
+            "source_ids",
+            source_ids,
+            self.source_vocabulary_size,
+            max_length=self.max_source_length,
+        )
 
     def _encode(self, source_ids, training=None):
         """Runs the encoder; returns `(memory, carry)` dicts.
@@ -518,12 +507,10 @@ class RNNSeq2Seq(keras.Model):
                 )
             )
         source_ids = inputs["source_ids"]
+        check_token_ids(
+            "target_in", inputs["target_in"], self.target_vocabulary_size
+        )
         target_in = ops.cast(inputs["target_in"], "int32")
-        if len(target_in.shape) != 2:
-            raise ValueError(
-                "`target_in` must have shape (batch_size, target_length). "
-                f"Received: target_in.shape={tuple(target_in.shape)}"
-            )
         memory, carry = self._encode(source_ids, training=training)
         embedded = self.target_embedding(target_in)  # (B, T, E)
         embedded = self.embedding_dropout(embedded, training=training)

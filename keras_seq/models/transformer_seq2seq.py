@@ -17,6 +17,7 @@ from keras_seq.text.special_tokens import PAD_ID
 from keras_seq.validation import check_fraction
 from keras_seq.validation import check_int
 from keras_seq.validation import check_one_of
+from keras_seq.validation import check_token_ids
 
 POSITIONAL_ENCODINGS = ("sinusoidal", "learned")
 
@@ -236,13 +237,12 @@ class TransformerSeq2Seq(keras.Model):
     # ------------------------------------------------------------------
 
     def _check_ids(self, name, ids, max_length):
-        length = ids.shape[-1]
-        if length is not None and length > max_length:
-            raise ValueError(
-                f"`{name}` is longer than the model accepts "
-                f"({max_length}); truncate it. "
-                f"Received: {name}.shape={tuple(ids.shape)}"
-            )
+        size = (
+            self.source_vocabulary_size
+            if name == "source_ids"
+            else self.target_vocabulary_size
+        )
+        check_token_ids(name, ids, size, max_length=max_length)
 
     def _embed(
         self, embedding, position, token_ids, start_index=0, training=None
@@ -268,8 +268,8 @@ class TransformerSeq2Seq(keras.Model):
         weights follows.
         """
         self.build()
-        source_ids = ops.cast(source_ids, "int32")
         self._check_ids("source_ids", source_ids, self.max_source_length)
+        source_ids = ops.cast(source_ids, "int32")
         source_mask = ops.not_equal(source_ids, PAD_ID)
         x = self._embed(
             self.source_embedding,

@@ -296,10 +296,15 @@ class Translator(keras.Model):
 
         functions = self._function_cache.functions
         if n not in functions:
+
+            def translate(texts):
+                return self.translate_tensor(texts, n)
+
+            # No autograph: translate_tensor branches with tf.cond itself.
             functions[n] = tf.function(
-                lambda texts: self.translate_tensor(texts, n),
+                translate,
                 input_signature=[tf.TensorSpec([None], tf.string)],
-                reduce_retracing=True,
+                autograph=False,
             )
         return functions[n]
 

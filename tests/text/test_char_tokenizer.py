@@ -41,8 +41,8 @@ def test_tokens_are_characters_and_round_trip(tokenizer):
 
 
 def test_encode_detokenize_with_specials(tokenizer):
-    ids = tokenizer.encode(["2026"], 6, add_bos=True, add_eos=True).numpy()
-    assert ids[0, -2] == 0 and EOS_ID in ids[0]
+    ids = tokenizer.encode(["2026"], 8, add_bos=True, add_eos=True).numpy()
+    assert ids[0, 5] == EOS_ID and ids[0, -1] == 0
     assert tokenizer.detokenize(ids).numpy()[0] == b"2026"
 
 

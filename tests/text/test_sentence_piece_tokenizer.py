@@ -24,8 +24,11 @@ def _lines(name, limit=None):
     return lines[:limit]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def tokenizer():
+    # Per test: the autouse `keras.utils.clear_session()` of conftest drops
+    # TensorFlow's kernel cache, and with it the SentencePiece op's model
+    # resource (a Keras clear_session does the same to a user's tokenizer).
     return SentencePieceTokenizer.from_corpus(
         _lines("train.de.gz", 3000), vocabulary_size=1000
     )
@@ -49,7 +52,7 @@ def test_lossless_cased_round_trip_with_unseen_characters(tokenizer):
     texts = [
         "Ein Hund läuft über die Straße.",
         "WEISSE Straße, 25th Nov. 2026!",
-        "Ǆ ☃ 中文 emoji 🙂",  # characters never seen: byte pieces
+        "Ωж ☃ 中文 emoji 🙂",  # characters never seen: byte pieces
     ]
     ids = tokenizer.tokenize(texts)
     assert UNK_ID not in ids.flat_values.numpy().tolist()
