@@ -100,7 +100,9 @@ def check_one_of(name, value, options):
     return value
 
 
-def check_token_ids(name, ids, vocabulary_size, max_length=None):
+def check_token_ids(
+    name, ids, vocabulary_size, max_length=None, max_length_name="max_length"
+):
     """Token ids: integer dtype, `(batch, length)` with both > 0, and, when
     the values can be read (NumPy arrays, eager tensors), every id in
     `[0, vocabulary_size)`.
@@ -137,8 +139,9 @@ def check_token_ids(name, ids, vocabulary_size, max_length=None):
         and shape[1] > max_length
     ):
         raise ValueError(
-            f"`{name}` is longer than the model accepts ({max_length}); "
-            f"truncate it. Received: {name}.shape={shape}"
+            f"`{name}` is longer than the model accepts ({max_length_name}="
+            f"{max_length}); truncate it or build the model with a larger "
+            f"{max_length_name}. Received: {name}.shape={shape}"
         )
     values = _concrete_values(ids)
     if values is None or values.size == 0:
@@ -155,7 +158,7 @@ def check_token_ids(name, ids, vocabulary_size, max_length=None):
 
 
 def _dtype_name(ids):
-    """"int32", "float32"... for NumPy arrays and any backend's tensors."""
+    """ "int32", "float32"... for NumPy arrays and any backend's tensors."""
     dtype = getattr(ids, "dtype", None)
     if dtype is None:
         dtype = np.asarray(ids).dtype

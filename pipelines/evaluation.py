@@ -119,7 +119,7 @@ def read_raw_pairs(examples_uri_or_files, source_key, target_key):
 
 def translate_with_saved_model(saved_model_dir, sentences, batch_size=64):
     """Translations of `sentences` by a SavedModel's `serving_default`."""
-    import tensorflow_text  # noqa: F401  (registers the TF Text ops)
+    import keras_seq.text  # noqa: F401  (registers the TF Text ops it runs)
 
     signature = tf.saved_model.load(saved_model_dir).signatures[
         "serving_default"

@@ -333,6 +333,7 @@ class RNNSeq2Seq(keras.Model):
             source_ids,
             self.source_vocabulary_size,
             max_length=self.max_source_length,
+            max_length_name="max_source_length",
         )
 
     def _encode(self, source_ids, training=None):
@@ -584,8 +585,8 @@ class RNNSeq2Seq(keras.Model):
 
         if max_length is None:
             max_length = self.max_target_length
-        source_ids = ops.convert_to_tensor(source_ids, "int32")
         self._check_source(source_ids)
+        source_ids = ops.convert_to_tensor(source_ids, "int32")
         state = self.initial_decoding_state(source_ids)
         start_ids = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
         return decoding.search(

@@ -242,7 +242,17 @@ class TransformerSeq2Seq(keras.Model):
             if name == "source_ids"
             else self.target_vocabulary_size
         )
-        check_token_ids(name, ids, size, max_length=max_length)
+        check_token_ids(
+            name,
+            ids,
+            size,
+            max_length=max_length,
+            max_length_name=(
+                "max_source_length"
+                if name == "source_ids"
+                else "max_target_length"
+            ),
+        )
 
     def _embed(
         self, embedding, position, token_ids, start_index=0, training=None
@@ -289,8 +299,10 @@ class TransformerSeq2Seq(keras.Model):
 
     def call(self, inputs, training=None, return_attention_scores=False):
         source_ids = inputs["source_ids"]
+        self._check_ids(
+            "target_in", inputs["target_in"], self.max_target_length
+        )
         target_in = ops.cast(inputs["target_in"], "int32")
-        self._check_ids("target_in", target_in, self.max_target_length)
         encoded = self.encode(
             source_ids,
             training=training,
@@ -422,6 +434,7 @@ class TransformerSeq2Seq(keras.Model):
 
         if max_length is None:
             max_length = self.max_target_length
+        self._check_ids("source_ids", source_ids, self.max_source_length)
         source_ids = ops.convert_to_tensor(source_ids, "int32")
         state = self.initial_decoding_state(source_ids, max_length)
         start_ids = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
