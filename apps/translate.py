@@ -106,6 +106,8 @@ class SavedModelTranslator:
         import tensorflow_text  # noqa: F401  (registers the TF Text ops)
 
         self.path = latest_version_dir(model_dir)
+        # The TF1 loader logs a deprecation notice: not for the user.
+        tf.get_logger().setLevel("ERROR")
         self._graph = tf.Graph()
         self._session = tf.compat.v1.Session(graph=self._graph)
         try:
