@@ -122,10 +122,14 @@ def scaled_dot_product_attention(
     """
     if scale is None:
         scale = 1.0 / math.sqrt(query.shape[-1])
+    # Scores and softmax in float32 whatever the compute dtype: float16
+    # products overflow (65504) for activations of std ~60 at width 64.
     # Scale Q before the product: fewer multiplies and the same result.
-    query = ops.multiply(query, ops.cast(scale, query.dtype))
+    query = ops.multiply(ops.cast(query, "float32"), scale)
+    key = ops.cast(key, "float32")
     scores = ops.einsum("btnh,bsnh->bnts", query, key)  # (B, N, T, S)
-    weights = masked_softmax(scores, mask)
+    # The weights back in the compute dtype for the output, as Keras does.
+    weights = ops.cast(masked_softmax(scores, mask), value.dtype)
     dropped = weights if dropout_fn is None else dropout_fn(weights)
     output = ops.einsum("bnts,bsnh->btnh", dropped, value)  # (B, T, N, Hv)
     return output, weights
@@ -137,6 +141,11 @@ def fused_dot_product_attention(query, key, value, mask=None, scale=None):
     `keras.ops.dot_product_attention` gives a fully masked row the uniform
     average of the values (it adds a large negative bias); such rows are
     zeroed here so both paths agree. No attention weights are returned.
+
+    The fused op computes its logits in the inputs' dtype, so inputs of a
+    lower precision (mixed precision) are cast to float32 for it and the
+    output back to their dtype: scores and softmax stay in float32 as in
+    `scaled_dot_product_attention`.
 
     Args:
         query: `(batch_size, T, num_heads, head_dim)`.
@@ -153,9 +162,15 @@ def fused_dot_product_attention(query, key, value, mask=None, scale=None):
         scale = 1.0 / math.sqrt(query.shape[-1])
     if mask is not None:
         mask = ops.cast(mask, "bool")
+    dtype = value.dtype
     output = ops.dot_product_attention(
-        query, key, value, mask=mask, scale=scale
+        ops.cast(query, "float32"),
+        ops.cast(key, "float32"),
+        ops.cast(value, "float32"),
+        mask=mask,
+        scale=scale,
     )
+    output = ops.cast(output, dtype)
     if mask is not None:
         # (B|1, N|1, T, S) -> (B|1, T, N|1, 1): does the row see any key?
         row_has_key = ops.any(mask, axis=-1)

@@ -127,13 +127,19 @@ class LuongAttention(SourceAttention):
             keys: optional `precompute_values(values)`.
 
         Returns:
-            Scores `(batch_size, target_length, source_length)`.
+            float32 scores `(batch_size, target_length, source_length)`.
         """
         if keys is None:
             keys = self.precompute_values(values)
         if self.score in ("dot", "general"):
-            # dot: q_t . h_s; general: q_t . (W_a h_s), keys (B, S, q).
-            return ops.einsum("btd,bsd->bts", query, keys)
+            # dot: q_t . h_s; general: q_t . (W_a h_s), keys (B, S, q). In
+            # float32: at width 64, float16 activations of std 60 already
+            # give products beyond float16's range (65504).
+            return ops.einsum(
+                "btd,bsd->bts",
+                ops.cast(query, "float32"),
+                ops.cast(keys, "float32"),
+            )
         # concat: v_a^T tanh(W_q q_t + W_h h_s), keys = W_h h_s.
         query_part = project(query, self.query_dense)  # (B, T, units)
         return additive_score(query_part, keys, self.score_dense.kernel)

@@ -14,14 +14,20 @@ from keras_seq.layers.attention_ops import masked_softmax
 
 
 def project(inputs, dense):
-    """`inputs @ kernel` of a bias-free `Dense` sublayer, as one einsum.
+    """`inputs @ kernel` of a bias-free score `Dense` sublayer, in float32.
 
-    Used instead of calling the `Dense` on 3-D inputs inside the decoder's
-    loop: the TF backend computes that with `tensordot`, whose gradient
-    has a run-time transpose permutation that XLA cannot compile inside a
-    `while` loop (training with `jit_compile=True` would fail).
+    One einsum instead of calling the `Dense` on 3-D inputs inside the
+    decoder's loop: the TF backend computes that with `tensordot`, whose
+    gradient has a run-time transpose permutation that XLA cannot compile
+    inside a `while` loop (training with `jit_compile=True` would fail).
+
+    Every use is inside a score (`W_a h_s`, `W_q q_t`, `W_p q_t`), which is
+    computed in float32 whatever the compute dtype: at activations of std
+    1e3, float16 spacing is 0.5, and such errors before a `tanh` change the
+    additive scores by whole units.
     """
-    kernel = ops.cast(dense.kernel, inputs.dtype)
+    inputs = ops.cast(inputs, "float32")
+    kernel = ops.cast(dense.kernel, "float32")
     return ops.einsum("...i,io->...o", inputs, kernel)
 
 
@@ -36,12 +42,17 @@ def additive_score(query_part, value_part, score_kernel):
         score_kernel: the vector `v` as a `(units, 1)` kernel.
 
     Returns:
-        Scores `(batch_size, target_length, source_length)`.
+        float32 scores `(batch_size, target_length, source_length)`.
     """
+    # In float32 under mixed precision: the sum over `units` of float16
+    # terms loses the small score differences the softmax turns into
+    # weights (see `SourceAttention`).
+    query_part = ops.cast(query_part, "float32")
+    value_part = ops.cast(value_part, "float32")
     hidden = ops.tanh(
         ops.expand_dims(query_part, 2) + ops.expand_dims(value_part, 1)
     )  # (B, T, S, units)
-    v = ops.cast(ops.reshape(score_kernel, (-1,)), hidden.dtype)
+    v = ops.cast(ops.reshape(score_kernel, (-1,)), "float32")
     # Multiply-and-sum rather than a matmul with v: XLA fuses it with the
     # tanh and never materializes the (B, T, S, units) tensor; measured about
     # 2x faster on CPU (benchmarks/attention_layers.py).
@@ -131,6 +142,13 @@ class SourceAttention(keras.layers.Layer):
     S)`, a weights function turns them into alignment weights `a_t(s)`, and
     the context is `c_t = sum_s a_t(s) h_s`. The outputs keep the query's
     Keras mask (target padding), not the source mask passed as `mask=`.
+
+    Under mixed precision the scores (with the projections inside them,
+    e.g. `W_a h_s`) and the softmax are computed in float32 (`_score`
+    returns float32), as Keras does for numerically sensitive ops: float16
+    scores overflow (a dot product of 64 activations of std 60 already
+    exceeds 65504) and the softmax of `inf` is NaN. The weights are cast
+    back to the compute dtype for the context and returned in it.
     """
 
     # Outputs of `call`: (context, weights).
@@ -165,8 +183,8 @@ class SourceAttention(keras.layers.Layer):
             values: encoder states `(batch_size, source_length, value_dim)`.
 
         Returns:
-            keys `(batch_size, source_length, key_dim)` (`values` itself for
-            a score without a source projection).
+            keys `(batch_size, source_length, key_dim)`, float32 (`values`
+            itself for a score without a source projection).
         """
         if len(values.shape) != 3:
             raise ValueError(
@@ -218,8 +236,12 @@ class SourceAttention(keras.layers.Layer):
         single_step = len(query.shape) == 2
         if single_step:
             query = ops.expand_dims(query, 1)  # (B, 1, query_dim)
+        # Scores and weights in float32 (see the class docstring).
         scores = self._score(query, values, **score_kwargs)  # (B, T, S)
         weights = weights_fn(scores, query)
+        # The weights in the compute dtype for the context, as Keras does
+        # after its float32 softmax.
+        weights = ops.cast(weights, values.dtype)
         # c_t = sum_s a_t(s) h_s (Luong et al. 2015 sec. 3.1).
         context = ops.einsum("bts,bsd->btd", weights, values)
         if single_step:
