@@ -87,6 +87,13 @@ class ImageFeatureEncoder(keras.layers.Layer):
       grid from 224x224 images). The images are passed through the
       application's own `preprocess_input` first.
 
+    With `coordinate_channels=True` the built-in CNN also reads two extra
+    input channels holding each pixel's row and column, scaled to
+    `[-1, 1]` (CoordConv, Liu et al. 2018). A convolutional feature is
+    otherwise (nearly) translation-invariant, so the context `z_t` the
+    decoder reads says what it attended to but not where; relations such
+    as "left of" need the where.
+
     Images are float `(batch_size, height, width, 3)` RGB with values in
     `[0, 1]` (what `keras_seq.datasets` readers return); a backbone gets
     them scaled to `[0, 255]` before its `preprocess_input`.
@@ -107,6 +114,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
             the grid (defaults to the backbone's output).
         filters: list of ints, filters of each block of the built-in CNN.
         freeze_backbone: bool, see above.
+        coordinate_channels: bool, CoordConv inputs for the built-in CNN.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -135,6 +143,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
         feature_layer=None,
         filters=(32, 64, 128),
         freeze_backbone=False,
+        coordinate_channels=False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -158,7 +167,20 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "`freeze_backbone` must be a bool. "
                 f"Received: freeze_backbone={freeze_backbone!r}"
             )
+        if not isinstance(coordinate_channels, bool):
+            raise ValueError(
+                "`coordinate_channels` must be a bool. "
+                f"Received: coordinate_channels={coordinate_channels!r}"
+            )
+        if coordinate_channels and backbone is not None:
+            raise ValueError(
+                "`coordinate_channels` adds input channels, which a "
+                "`keras.applications` backbone cannot take; use it with "
+                f"backbone=None. Received: backbone={backbone!r}, "
+                "coordinate_channels=True"
+            )
         self.image_shape = image_shape
+        self.coordinate_channels = coordinate_channels
         self.backbone = backbone
         self.backbone_weights = backbone_weights
         self.feature_layer = feature_layer
@@ -190,7 +212,8 @@ class ImageFeatureEncoder(keras.layers.Layer):
 
     def _build_cnn(self):
         # Built functionally so the grid size is known from `image_shape`.
-        inputs = keras.Input(self.image_shape, name="images")
+        channels = self.image_shape[-1] + (2 if self.coordinate_channels else 0)
+        inputs = keras.Input(self.image_shape[:2] + (channels,), name="images")
         x = inputs
         for i, filters in enumerate(self.filters):
             for j in range(2):
@@ -248,12 +271,29 @@ class ImageFeatureEncoder(keras.layers.Layer):
         if self.backbone is not None:
             preprocess = _preprocess_function(self.backbone)
             x = preprocess(x * ops.cast(255.0, x.dtype))
+        if self.coordinate_channels:
+            x = ops.concatenate([x, self._coordinates(x)], axis=-1)
         if self.freeze_backbone:
             training = False
         x = self.cnn(x, training=training)  # (B, h, w, D)
         h, w = self.grid_shape
         # a_i for i = row * w + column (Xu et al. 2015 sec. 3.1.1).
         return ops.reshape(x, (-1, h * w, self.feature_dim))  # (B, L, D)
+
+    def _coordinates(self, images):
+        """Row and column channels in [-1, 1], `(B, height, width, 2)`."""
+        height, width = self.image_shape[:2]
+        rows = ops.linspace(-1.0, 1.0, height)
+        columns = ops.linspace(-1.0, 1.0, width)
+        grid = ops.stack(
+            [
+                ops.broadcast_to(rows[:, None], (height, width)),
+                ops.broadcast_to(columns[None, :], (height, width)),
+            ],
+            axis=-1,
+        )
+        grid = ops.cast(grid, images.dtype)[None]  # (1, H, W, 2)
+        return ops.broadcast_to(grid, (ops.shape(images)[0], height, width, 2))
 
     def compute_output_shape(self, images_shape):
         if not self.built:
@@ -293,6 +333,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "feature_layer": self.feature_layer,
                 "filters": list(self.filters),
                 "freeze_backbone": self.freeze_backbone,
+                "coordinate_channels": self.coordinate_channels,
             }
         )
         return config

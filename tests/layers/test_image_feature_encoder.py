@@ -53,6 +53,35 @@ def test_layer_checks():
     )
 
 
+def test_coordinate_channels():
+    run_layer_test(
+        ImageFeatureEncoder,
+        {
+            "image_shape": (16, 16, 3),
+            "filters": [4],
+            "coordinate_channels": True,
+        },
+        [_images()],
+        expected_output_shape=(2, 64, 4),
+    )
+    keras.utils.set_random_seed(0)
+    encoder = ImageFeatureEncoder(
+        (8, 8, 3), filters=[3], coordinate_channels=True
+    )
+    # A blank image: without coordinates all interior regions would be
+    # equal; with them the CNN reads (row, column) in [-1, 1].
+    images = np.zeros((1, 8, 8, 3), "float32")
+    features = _np(encoder(images))[0]
+    x = np.zeros((8, 8, 5))
+    x[..., 3] = np.linspace(-1, 1, 8)[:, None]
+    x[..., 4] = np.linspace(-1, 1, 8)[None, :]
+    for j in range(2):
+        conv = encoder.cnn.get_layer(f"block0_conv{j}")
+        x = _conv3x3_same_relu(x, _np(conv.kernel), _np(conv.bias))
+    expected = _max_pool2(x).reshape(16, 3)
+    np.testing.assert_allclose(features, expected, atol=1e-5)
+
+
 def test_built_in_cnn_matches_numpy_and_regions_are_row_major():
     keras.utils.set_random_seed(1)
     encoder = ImageFeatureEncoder((8, 12, 3), filters=[3, 5])
@@ -159,6 +188,14 @@ def test_weights_file_and_keras_round_trip(tmp_path):
         (
             {"image_shape": (32, 32, 3), "freeze_backbone": "yes"},
             "freeze_backbone",
+        ),
+        (
+            {
+                "image_shape": (32, 32, 3),
+                "backbone": "MobileNetV2",
+                "coordinate_channels": True,
+            },
+            "backbone",
         ),
     ],
 )
