@@ -7,6 +7,7 @@ from keras_seq.datasets.dates import format_date
 from keras_seq.datasets.dates import generate_dates
 from keras_seq.datasets.dates import load_dates
 from keras_seq.datasets.image_captions import decode_image
+from keras_seq.datasets.image_captions import decode_image_tensor
 from keras_seq.datasets.image_captions import load_coco_captions
 from keras_seq.datasets.image_captions import load_flickr8k
 from keras_seq.datasets.image_captions import load_image
@@ -36,6 +37,7 @@ __all__ = [
     "SHAPES_VOCABULARY",
     "attention_localization",
     "decode_image",
+    "decode_image_tensor",
     "decode_shapes_caption",
     "encode_shapes_captions",
     "generate_shapes_captions",

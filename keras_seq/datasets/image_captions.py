@@ -155,6 +155,49 @@ def decode_image(data, image_size, name="<bytes>", max_pixels=None):
     return image.astype("float32")
 
 
+def decode_image_tensor(encoded, image_size):
+    """`decode_image` as TensorFlow ops, for a `tf.function` / SavedModel.
+
+    The same conversions (grey -> RGB, alpha composited over white, 16-bit
+    scaled) and resizing as `decode_image`, on a scalar `tf.string`
+    tensor, so that a serving signature can take encoded JPEG/PNG bytes
+    (map it over a batch with `tf.map_fn`). Inside a graph a bad image
+    cannot raise a Python `ValueError`: undecodable bytes fail the call
+    with TensorFlow's `InvalidArgumentError` instead, and no pixel-count
+    check is made (check the size of the request instead).
+
+    Args:
+        encoded: scalar `tf.string`, the encoded image.
+        image_size: `(height, width)`.
+
+    Returns:
+        float32 `(height, width, 3)` tensor in `[0, 1]`.
+    """
+    import tensorflow as tf
+
+    image_size = _check_image_size(image_size)
+    image = tf.io.decode_image(
+        encoded, channels=0, dtype=tf.float32, expand_animations=False
+    )
+    channels = tf.shape(image)[-1]
+
+    def composite():  # grey + alpha or RGBA over white
+        alpha = image[..., -1:]
+        return image[..., :-1] * alpha + (1.0 - alpha)
+
+    image = tf.cond(
+        tf.equal(channels % 2, 0), composite, lambda: image
+    )  # 2 or 4 channels -> 1 or 3
+    image = tf.cond(
+        tf.equal(tf.shape(image)[-1], 1),
+        lambda: tf.tile(image, [1, 1, 3]),
+        lambda: image,
+    )
+    image = tf.ensure_shape(image, (None, None, 3))
+    image = tf.image.resize(image, image_size, antialias=True)
+    return tf.clip_by_value(image, 0.0, 1.0)
+
+
 def load_image(path, image_size, max_pixels=None):
     """Reads and decodes one image file; see `decode_image`."""
     path = os.fspath(path)

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from keras_seq.datasets import decode_image
+from keras_seq.datasets import decode_image_tensor
 from keras_seq.datasets import load_coco_captions
 from keras_seq.datasets import load_flickr8k
 from keras_seq.datasets import load_image
@@ -228,3 +229,31 @@ def test_bad_coco_files(tmp_path):
     )
     with pytest.raises(ValueError, match="file_name"):
         read_coco_captions(path)
+
+
+def test_decode_image_tensor_in_a_graph_equals_decode_image(tmp_path):
+    rgba = np.zeros((6, 5, 4), "uint8")
+    rgba[..., 1] = 200
+    rgba[..., 3] = np.arange(30).reshape(6, 5) * 8
+    grey = np.arange(30, dtype="uint8").reshape(6, 5, 1) * 8
+    files = [
+        tf.io.encode_png(_gradient()).numpy(),
+        tf.io.encode_jpeg(_gradient()).numpy(),
+        tf.io.encode_png(rgba).numpy(),
+        tf.io.encode_png(grey).numpy(),
+        tf.io.encode_png(np.concatenate([grey, grey], -1)).numpy(),
+    ]
+
+    @tf.function(input_signature=[tf.TensorSpec((None,), tf.string)])
+    def decode(batch):
+        return tf.map_fn(
+            lambda x: decode_image_tensor(x, (7, 9)),
+            batch,
+            fn_output_signature=tf.TensorSpec((7, 9, 3), tf.float32),
+        )
+
+    images = decode(tf.constant(files)).numpy()
+    for image, data in zip(images, files):
+        np.testing.assert_allclose(image, decode_image(data, (7, 9)), atol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError):
+        decode(tf.constant([b"not an image"]))
