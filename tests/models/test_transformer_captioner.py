@@ -5,6 +5,7 @@ import json
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 from keras import ops
 
 from keras_seq.layers import ImageFeatureEncoder
@@ -105,6 +106,24 @@ def test_greedy_and_beam_match_teacher_forcing():
                 np.testing.assert_array_equal(
                     log_probs[b, :n].argmax(-1), tokens[b, :n]
                 )
+
+
+def test_generate_in_a_graph_with_unknown_batch_size():
+    # What a serving signature does: images of any batch size -> captions.
+    model = _model()
+    images = _images()
+    expected = model.generate(images, max_length=6)
+
+    @tf.function(input_signature=[tf.TensorSpec((None, 16, 16, 3))])
+    def caption(images):
+        out = model.generate(images, max_length=6)
+        return out["token_ids"], out["alignment"]
+
+    token_ids, alignment = caption(images)
+    np.testing.assert_array_equal(_np(token_ids), _np(expected["token_ids"]))
+    np.testing.assert_allclose(
+        _np(alignment), _np(expected["alignment"]), atol=1e-6
+    )
 
 
 def test_config_round_trip_and_keras_save_load(tmp_path):
