@@ -108,8 +108,10 @@ class ImageFeatureEncoder(keras.layers.Layer):
         backbone: `None` or the name of a `keras.applications` model.
         backbone_weights: weights of the backbone, `None`, `"imagenet"` or a
             file path. Only with a backbone. They are loaded when the layer
-            is built; a layer restored from a `.keras` file gets its saved
-            weights instead (nothing is downloaded or read again).
+            is built, except for a layer made by `from_config` (as when a
+            `.keras` file is loaded, whose saved weights then replace
+            them): nothing is downloaded or read again, and the config
+            still reports the argument.
         feature_layer: optional name of the backbone layer whose output is
             the grid (defaults to the backbone's output).
         filters: list of ints, filters of each block of the built-in CNN.
