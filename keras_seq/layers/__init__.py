@@ -3,6 +3,9 @@
 from keras_seq.layers.attentional_hidden_state import AttentionalHiddenState
 from keras_seq.layers.bahdanau_attention import BahdanauAttention
 from keras_seq.layers.feed_forward import FeedForward
+from keras_seq.layers.gated_soft_attention import GatedSoftAttention
+from keras_seq.layers.gated_soft_attention import doubly_stochastic_penalty
+from keras_seq.layers.image_feature_encoder import ImageFeatureEncoder
 from keras_seq.layers.local_attention import LocalAttention
 from keras_seq.layers.luong_attention import LuongAttention
 from keras_seq.layers.multi_head_attention import MultiHeadAttention
@@ -20,6 +23,8 @@ __all__ = [
     "AttentionalHiddenState",
     "BahdanauAttention",
     "FeedForward",
+    "GatedSoftAttention",
+    "ImageFeatureEncoder",
     "LocalAttention",
     "LuongAttention",
     "MultiHeadAttention",
@@ -30,4 +35,5 @@ __all__ = [
     "TransformerDecoderLayer",
     "TransformerEncoder",
     "TransformerEncoderLayer",
+    "doubly_stochastic_penalty",
 ]
