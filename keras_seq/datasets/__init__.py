@@ -1,5 +1,10 @@
-"""Built-in and downloadable corpora."""
+"""Built-in and downloadable corpora.
 
+The corpora need no TensorFlow; `make_seq2seq_dataset` builds a `tf.data`
+pipeline and is imported on first use (PEP 562).
+"""
+
+from keras_seq import _lazy
 from keras_seq.datasets.dates import DATE_FORMATS
 from keras_seq.datasets.dates import MAX_DATE
 from keras_seq.datasets.dates import MIN_DATE
@@ -9,7 +14,13 @@ from keras_seq.datasets.dates import load_dates
 from keras_seq.datasets.multi30k import MULTI30K_URL
 from keras_seq.datasets.multi30k import load_multi30k
 from keras_seq.datasets.multi30k import multi30k_file
-from keras_seq.datasets.seq2seq_dataset import make_seq2seq_dataset
+
+__getattr__, __dir__ = _lazy.tensorflow_exports(
+    __name__,
+    {"make_seq2seq_dataset": "keras_seq.datasets.seq2seq_dataset"},
+    "keras_seq.datasets.make_seq2seq_dataset builds a tf.data pipeline and "
+    "needs TensorFlow: pip install tensorflow",
+)
 
 __all__ = [
     "DATE_FORMATS",
