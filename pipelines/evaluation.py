@@ -119,7 +119,8 @@ def read_raw_pairs(examples_uri_or_files, source_key, target_key):
 
 def translate_with_saved_model(saved_model_dir, sentences, batch_size=64):
     """Translations of `sentences` by a SavedModel's `serving_default`."""
-    import keras_seq.text  # noqa: F401  (registers the TF Text ops it runs)
+    # Registers the TF Text ops the SavedModel runs.
+    import keras_seq.text.text_utils  # noqa: F401
 
     signature = tf.saved_model.load(saved_model_dir).signatures[
         "serving_default"

@@ -1,5 +1,10 @@
-"""Built-in and downloadable corpora."""
+"""Built-in and downloadable corpora.
 
+The corpora need no TensorFlow; `make_seq2seq_dataset` builds a `tf.data`
+pipeline and is imported on first use (PEP 562).
+"""
+
+from keras_seq import _lazy
 from keras_seq.datasets.dates import DATE_FORMATS
 from keras_seq.datasets.dates import MAX_DATE
 from keras_seq.datasets.dates import MIN_DATE
@@ -16,12 +21,18 @@ from keras_seq.datasets.image_captions import read_flickr8k_captions
 from keras_seq.datasets.multi30k import MULTI30K_URL
 from keras_seq.datasets.multi30k import load_multi30k
 from keras_seq.datasets.multi30k import multi30k_file
-from keras_seq.datasets.seq2seq_dataset import make_seq2seq_dataset
 from keras_seq.datasets.shapes_captions import SHAPES_VOCABULARY
 from keras_seq.datasets.shapes_captions import attention_localization
 from keras_seq.datasets.shapes_captions import decode_shapes_caption
 from keras_seq.datasets.shapes_captions import encode_shapes_captions
 from keras_seq.datasets.shapes_captions import generate_shapes_captions
+
+__getattr__, __dir__ = _lazy.tensorflow_exports(
+    __name__,
+    {"make_seq2seq_dataset": "keras_seq.datasets.seq2seq_dataset"},
+    "keras_seq.datasets.make_seq2seq_dataset builds a tf.data pipeline and "
+    "needs TensorFlow: pip install tensorflow",
+)
 
 __all__ = [
     "DATE_FORMATS",

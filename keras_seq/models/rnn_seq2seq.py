@@ -61,8 +61,9 @@ class RNNSeq2Seq(keras.Model):
     units.
 
     Teacher forcing and step-by-step decoding run the same function,
-    `_decoder_step`: `call()` loops it over the target with
-    `keras.ops.while_loop`, `decode_step()` runs it once. Only the output
+    `_decoder_step`: `call()` loops it over the target (`keras.ops.scan`;
+    a `keras.ops.while_loop` on TensorFlow, see `_teacher_forcing_loop`),
+    `decode_step()` runs it once. Only the output
     projection `W_s` (position-wise) is applied after the scan.
 
     Dropout (`dropout`) applies to the encoder (embeddings, between
@@ -439,12 +440,21 @@ class RNNSeq2Seq(keras.Model):
     def _teacher_forcing_loop(self, embedded, carry, memory, training):
         """Runs `_decoder_step` over every target position.
 
-        A `keras.ops.while_loop` with `maximum_iterations` (so that its
-        gradient compiles with XLA, unlike `keras.ops.scan` on TensorFlow,
-        whose gradient accumulators have no fixed size). Step t's output
-        is added into a `(T, B, H)` buffer through a one-hot mask over
-        time: differentiable on every backend (TensorFlow has no gradient
-        for `slice_update`) and cheap next to the step's matrix products.
+        The loop must be differentiable on every backend, and the two
+        differentiable loops Keras offers each fail on one backend:
+
+        - JAX: `keras.ops.while_loop` is `lax.while_loop`, which has no
+          reverse-mode gradient. `keras.ops.scan` is `lax.scan` over the
+          (static under `jit`) target length: differentiable, and it
+          stacks the step outputs with no extra work.
+        - TensorFlow: Keras's `scan` there stores its per-step outputs in
+          arrays shaped like the carry (so outputs of another shape fail),
+          and a scan's gradient accumulators have no fixed size under XLA.
+          `_teacher_forcing_while_loop` uses `while_loop` with
+          `maximum_iterations`, whose gradient compiles with XLA also for
+          a target length unknown when tracing.
+        - torch runs eagerly: `scan` is a Python loop that stacks the
+          outputs once at the end.
 
         Args:
             embedded: `(B, T, E)` embeddings of `target_in`.
@@ -455,6 +465,50 @@ class RNNSeq2Seq(keras.Model):
         Returns:
             `(outputs (B, T, H), alignments (B, T, S))`, alignments zero
             without attention.
+        """
+        if keras.backend.backend() == "tensorflow":
+            return self._teacher_forcing_while_loop(
+                embedded, carry, memory, training
+            )
+        return self._teacher_forcing_scan(embedded, carry, memory, training)
+
+    def _teacher_forcing_scan(self, embedded, carry, memory, training):
+        """`_teacher_forcing_loop` with `keras.ops.scan` (JAX, torch)."""
+        dtype = self.compute_dtype
+        # Static here: JAX traces with concrete shapes, torch runs eagerly.
+        target_length = ops.shape(embedded)[1]
+        embedded = ops.transpose(embedded, (1, 0, 2))  # (T, B, E)
+        times = ops.arange(target_length, dtype="int32")  # (T,)
+
+        def step_fn(carry, inputs):
+            embedded_t, step = inputs  # (B, E), ()
+            output, carry, alignment = self._decoder_step(
+                embedded_t, carry, memory, step, training
+            )
+            if alignment is None:
+                return carry, ops.cast(output, dtype)
+            return carry, (ops.cast(output, dtype), ops.cast(alignment, dtype))
+
+        _, stacked = ops.scan(step_fn, carry, (embedded, times))
+        if self.attention is None:
+            outputs = stacked  # (T, B, H)
+            batch = ops.shape(outputs)[1]
+            source_length = ops.shape(memory["values"])[1]
+            alignments = ops.zeros((batch, target_length, source_length), dtype)
+        else:
+            outputs, alignments = stacked  # (T, B, H), (T, B, S)
+            alignments = ops.transpose(alignments, (1, 0, 2))  # (B, T, S)
+        outputs = ops.transpose(outputs, (1, 0, 2))  # (B, T, H)
+        return outputs, alignments
+
+    def _teacher_forcing_while_loop(self, embedded, carry, memory, training):
+        """`_teacher_forcing_loop` with `keras.ops.while_loop` (TensorFlow).
+
+        A `while_loop` with `maximum_iterations` (so that its gradient
+        compiles with XLA). Step t's output is added into a `(T, B, H)`
+        buffer through a one-hot mask over time: TensorFlow has no gradient
+        for `slice_update`, and the mask costs little next to the step's
+        matrix products.
         """
         dtype = self.compute_dtype
         batch = ops.shape(embedded)[0]

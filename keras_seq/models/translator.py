@@ -364,7 +364,7 @@ class Translator(keras.Model):
             )
         import zipfile
 
-        import keras_seq.text  # noqa: F401  (registers the tokenizers)
+        _register_tokenizers()
 
         if not zipfile.is_zipfile(path):
             raise ValueError(
@@ -418,12 +418,21 @@ class Translator(keras.Model):
 
     @classmethod
     def from_config(cls, config):
-        import keras_seq.text  # noqa: F401  (registers the tokenizers)
+        _register_tokenizers()
 
         config = dict(config)
         for key in ("seq2seq", "source_tokenizer", "target_tokenizer"):
             config[key] = keras.saving.deserialize_keras_object(config[key])
         return cls(**config)
+
+
+def _register_tokenizers():
+    """Imports the tokenizer modules, which registers their classes for
+    deserialization (`keras_seq.text` itself resolves them lazily)."""
+    from keras_seq.text import char_tokenizer  # noqa: F401
+    from keras_seq.text import sentence_piece_tokenizer  # noqa: F401
+    from keras_seq.text import word_piece_tokenizer  # noqa: F401
+    from keras_seq.text import word_tokenizer  # noqa: F401
 
 
 class _FunctionCache:
