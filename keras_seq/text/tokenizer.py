@@ -339,8 +339,15 @@ class Tokenizer(keras.layers.Layer):
         ids = self._check_id_range(ids)
         # Positions strictly before the first EOS (the EOS itself has a
         # cumulative count of 1 and is dropped).
-        before_eos = tf.cumsum(tf.cast(ids == self.eos_id, tf.int32), 1) == 0
-        keep = before_eos & (ids != self.pad_id) & (ids != self.bos_id)
+        # tf.equal, not ==: inside a TF1 graph context `==` compares
+        # tensor identity.
+        is_eos = tf.cast(tf.equal(ids, self.eos_id), tf.int32)
+        before_eos = tf.equal(tf.cumsum(is_eos, 1), 0)
+        keep = (
+            before_eos
+            & tf.not_equal(ids, self.pad_id)
+            & tf.not_equal(ids, self.bos_id)
+        )
         texts = self._ids_to_texts(tf.ragged.boolean_mask(ids, keep))
         if is_single:
             return texts[0]
