@@ -231,6 +231,16 @@ def print_data_check(reports, clean_dir):
     print(f"Data check: clean copy for the pipeline in {clean_dir}")
 
 
+def print_recovered(recovered):
+    for component, execution_id, removed in recovered:
+        print(
+            f"An earlier run was killed during {component} (execution "
+            f"{execution_id}): marked CANCELED, {len(removed)} unfinished "
+            "output folders removed; it runs again, finished components are "
+            "reused."
+        )
+
+
 def _run(args):
     from keras_seq_pipelines import local_runner
 
@@ -263,6 +273,7 @@ def _run(args):
             on_data_checked=lambda reports: print_data_check(
                 reports, where["clean_data_dir"]
             ),
+            on_recovered=print_recovered,
         )
     finally:
         if not args.quiet:

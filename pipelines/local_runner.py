@@ -19,7 +19,10 @@ DirectRunner.
 """
 
 import argparse
+import contextlib
+import glob
 import os
+import shutil
 import sys
 
 from keras_seq_pipelines import configs
@@ -54,6 +57,7 @@ def run_local(
     eval_fraction=None,
     allow_anomalies=False,
     on_data_checked=None,
+    on_recovered=None,
 ):
     """Builds and runs the pipeline with `LocalDagRunner`.
 
@@ -73,13 +77,17 @@ def run_local(
             ExampleValidator anomalies.
         on_data_checked: called with `{split: DataReport}` before the
             pipeline starts.
+        on_recovered: called with `recover_interrupted_runs`'s list when
+            an earlier run of this output folder had been killed.
 
     Returns:
-        the `paths(...)` dict, plus `data_reports`, `pipeline_data_dir` and
-        `versions_before` (the complete versions served before the run).
+        the `paths(...)` dict, plus `data_reports`, `pipeline_data_dir`,
+        `versions_before` (the complete versions served before the run) and
+        `recovered` (executions of a killed run that were cleaned up).
 
     Raises:
-        ValueError: the data check stopped the run (see its message).
+        ValueError: the data check stopped the run (see its message), or
+            another run is using `output_dir`.
     """
     from tfx import v1 as tfx
 
@@ -102,7 +110,6 @@ def run_local(
     where["versions_before"] = [
         v for v, _ in versions.complete_versions(where["serving_model_dir"])
     ]
-    os.makedirs(output_dir, exist_ok=True)
     tfx_pipeline = pipeline.create_pipeline(
         pipeline_name=pipeline_name,
         pipeline_root=where["pipeline_root"],
@@ -122,8 +129,102 @@ def run_local(
         distribution_strategy=distribution_strategy,
         allow_anomalies=allow_anomalies,
     )
-    tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
+    with run_lock(os.path.abspath(output_dir)):
+        where["recovered"] = recover_interrupted_runs(
+            where["metadata_path"], where["pipeline_root"]
+        )
+        if on_recovered is not None and where["recovered"]:
+            on_recovered(where["recovered"])
+        tfx.orchestration.LocalDagRunner().run(tfx_pipeline)
     return where
+
+
+LOCK_FILENAME = ".pipeline-run.lock"
+
+
+@contextlib.contextmanager
+def run_lock(output_dir):
+    """Holds an exclusive lock on `output_dir` for one run.
+
+    The operating system releases it when the process ends, even by
+    SIGKILL, so a killed run never blocks the next one; and while it is
+    held, executions left RUNNING in ML Metadata can only be a dead run's.
+
+    Raises:
+        ValueError: another run holds the lock.
+    """
+    import fcntl
+
+    os.makedirs(output_dir, exist_ok=True)
+    with open(os.path.join(output_dir, LOCK_FILENAME), "a+") as f:
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise ValueError(
+                "Another `pipeline run` is using this output folder; wait "
+                "for it or choose another --output-dir. Received: "
+                f"output_dir={output_dir!r}"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def recover_interrupted_runs(metadata_path, pipeline_root):
+    """Cleans up after a run that was killed.
+
+    A killed component leaves its ML Metadata execution RUNNING forever and
+    its output folders (`<pipeline_root>/<component>/<output>/<execution
+    id>/`) empty or half written; nothing refers to them (outputs are
+    recorded only when a component finishes). Call this under `run_lock`:
+    each such execution is marked CANCELED and its unpublished output
+    folders are removed. Finished executions, their outputs and the pushed
+    versions are not touched, so the next run reuses (CACHED) everything
+    that had finished and recomputes the rest.
+
+    Returns:
+        `[(component, execution id, [removed folders])]`.
+    """
+    if not os.path.exists(metadata_path):
+        return []
+    import ml_metadata as mlmd
+    from ml_metadata.proto import metadata_store_pb2
+
+    config = metadata_store_pb2.ConnectionConfig()
+    config.sqlite.filename_uri = metadata_path
+    store = mlmd.MetadataStore(config)
+    state = metadata_store_pb2.Execution
+    stale = [
+        e
+        for e in store.get_executions()
+        if e.last_known_state in (state.NEW, state.RUNNING)
+    ]
+    if not stale:
+        return []
+    node_type = {t.id for t in store.get_context_types() if t.name == "node"}
+    published = {os.path.normpath(a.uri) for a in store.get_artifacts()}
+    recovered = []
+    for execution in stale:
+        nodes = [
+            c.name.rsplit(".", 1)[-1]
+            for c in store.get_contexts_by_execution(execution.id)
+            if c.type_id in node_type
+        ]
+        removed = []
+        for node in nodes:
+            pattern = os.path.join(pipeline_root, node, "*", str(execution.id))
+            for path in sorted(glob.glob(pattern)):
+                if os.path.normpath(path) not in published:
+                    shutil.rmtree(path, ignore_errors=True)
+                    removed.append(path)
+        execution.last_known_state = state.CANCELED
+        execution.custom_properties[
+            "interrupted"
+        ].string_value = "the run was killed; marked CANCELED by the next run"
+        store.put_executions([execution])
+        recovered.append((nodes[0] if nodes else "?", execution.id, removed))
+    return recovered
 
 
 # An input to suggest to `keras-seq translate` after a run, per corpus.
@@ -139,7 +240,6 @@ def summarize(where, dataset="dates"):
     `dataset` picks the example sentence of the suggested
     `keras-seq translate` command.
     """
-    import glob
     import json
 
     lines = []
