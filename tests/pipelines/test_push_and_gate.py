@@ -194,6 +194,6 @@ def test_a_failing_gate_stops_downstream_components(tmp_path):
             )
         ),
     )
-    with pytest.raises(Exception, match="ExampleValidator found anomalies"):
+    with pytest.raises(gates.AnomaliesFound, match="ExampleValidator found"):
         tfx.orchestration.LocalDagRunner().run(p)
     assert not marker.exists()
