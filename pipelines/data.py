@@ -77,7 +77,9 @@ def clean_pairs(rows, split=TRAIN_SPLIT, max_line_chars=None):
         report.lines += 1
         decoded = [_decode(field) for field in row]
         # A row with two broken fields counts once.
-        report.repaired_non_utf8 += any(bad for _, bad in decoded)
+        if any(bad for _, bad in decoded):
+            report.repaired_non_utf8 += 1
+            report.repaired_lines.append((None, number))
         pair, problem = data_check.check_pair(
             [text for text, _ in decoded], max_line_chars
         )

@@ -80,6 +80,9 @@ class DataReport:
     # `(file, line number, reason)` of every dropped line, in order (file
     # None: rows of a built-in corpus, numbered from 1).
     dropped_lines: list = dataclasses.field(default_factory=list)
+    # `(file, line number)` of every line whose non-UTF-8 bytes were
+    # replaced (the line is kept).
+    repaired_lines: list = dataclasses.field(default_factory=list)
     # Source sentences also in the train split (eval report only).
     overlap: int = 0
     overlap_examples: list = dataclasses.field(default_factory=list)
@@ -121,6 +124,15 @@ class DataReport:
             )
             more = len(self.dropped_lines) - max_shown
             text += f". Dropped: {shown}" + (
+                f"; and {more} more" if more > 0 else ""
+            )
+        if self.repaired_lines:
+            shown = "; ".join(
+                f"{where}:{number}" if where else f"row {number}"
+                for where, number in self.repaired_lines[:max_shown]
+            )
+            more = len(self.repaired_lines) - max_shown
+            text += f". Repaired (non-UTF-8 bytes): {shown}" + (
                 f"; and {more} more" if more > 0 else ""
             )
         if self.overlap:
@@ -243,6 +255,7 @@ def check_file(path, report=None, max_line_chars=None, name=None):
         except UnicodeDecodeError:
             text = raw.decode("utf-8", errors="replace")
             report.repaired_non_utf8 += 1
+            report.repaired_lines.append((name, number))
         try:
             fields = parse_line(text, delimiter)
         except LineError as e:

@@ -118,6 +118,8 @@ def test_every_dropped_line_is_counted_with_its_number(tmp_path):
     assert [n for _, n, _ in report.dropped_lines] == [3, 4, 5, 6, 7, 9, 10]
     assert (report.skipped_empty, report.skipped_too_long) == (2, 1)
     assert (report.skipped_malformed, report.repaired_non_utf8) == (4, 1)
+    assert report.repaired_lines == [("train/data.csv", 8)]
+    assert "Repaired (non-UTF-8 bytes): train/data.csv:8" in report.summary()
     rows = data_check.check_file(
         str(tmp_path / "clean" / "train" / "data.csv")
     )[0]

@@ -87,6 +87,7 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     assert "1 lines with non-UTF-8 bytes repaired" in printed
     assert "train/data.csv:3002: empty source or target" in printed
     assert "train/data.csv:3004: 4799 characters, limit 1000" in printed
+    assert "Repaired (non-UTF-8 bytes): train/data.csv:3003" in printed
     with open(train_csv, "rb") as f:
         assert f.read() == user_bytes
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
