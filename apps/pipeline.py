@@ -7,10 +7,14 @@
         --pipeline-root gs://bucket/root --data-dir gs://bucket/data \\
         --serving-model-dir gs://bucket/serving/translator --image IMAGE
 
-`run` writes the corpus as CSV into `--data-dir` (default
-`<output-dir>/data`) unless it already holds `train/` and `eval/`, runs the
-pipeline with LocalDagRunner (ML Metadata in `<output-dir>/metadata.sqlite`)
-and prints each component as it runs, then where the pushed model is.
+`run` trains on your corpus (`--data-dir D`: `D/train/` and `D/eval/` with
+`*.csv` or `*.tsv` files, header `source,target`; D is only read) or, without
+`--data-dir`, on the `--dataset` corpus written to `<output-dir>/data`. The
+data check writes a clean copy to `<output-dir>/data_clean` (what ExampleGen
+reads) and stops on a missing or empty split, train/eval overlap or
+ExampleValidator anomalies (`--allow-anomalies` to go on). Then it runs the
+pipeline with LocalDagRunner (ML Metadata in `<output-dir>/metadata.sqlite`),
+prints each component as it runs, the evaluation and which model is served.
 """
 
 import dataclasses
@@ -34,8 +38,24 @@ def add_arguments(parser):
     )
     run.add_argument(
         "--data-dir",
-        help="folder with train/ and eval/ CSV files; written if missing "
-        "(default: <output-dir>/data)",
+        help="your corpus: a folder with train/ and eval/ holding *.csv or "
+        "*.tsv files with the header source,target; only read, never "
+        "written (default: the --dataset corpus, written to "
+        "<output-dir>/data)",
+    )
+    run.add_argument(
+        "--eval-fraction",
+        type=float,
+        default=None,
+        help="with a --data-dir that has no eval/: hold out this fraction "
+        "(0-1) of train/ as the eval split, seeded; made in the output "
+        "folder, not in --data-dir",
+    )
+    run.add_argument(
+        "--allow-anomalies",
+        action="store_true",
+        help="go on when train and eval share source sentences or "
+        "ExampleValidator finds anomalies (default: stop before training)",
     )
     run.add_argument(
         "--multi30k-dir",
@@ -176,14 +196,21 @@ def _configs(args):
     return dataset_config, dataclasses.replace(model_config, **model_changes)
 
 
-def write_data(args, data_dir):
-    """Writes the chosen corpus unless `data_dir` already holds it."""
-    if all(
-        os.path.isdir(os.path.join(data_dir, s))
-        for s in (data.TRAIN_SPLIT, data.EVAL_SPLIT)
-    ):
-        print(f"Using the corpus in {data_dir}")
-        return None
+def write_data(args, output_dir):
+    """The corpus folder to run on: `--data-dir` (only read), or the
+    `--dataset` corpus written to `<output-dir>/data`."""
+    if args.data_dir:
+        data_dir = os.path.abspath(args.data_dir)
+        print(f"Using your corpus in {data_dir} (read only)")
+        return data_dir
+    if args.eval_fraction is not None:
+        raise ValueError(
+            "--eval-fraction splits the train/ files of your --data-dir; "
+            f"the built-in {args.dataset!r} corpus has its own eval split. "
+            f"Received: --eval-fraction {args.eval_fraction} without "
+            "--data-dir"
+        )
+    data_dir = os.path.join(output_dir, "data")
     if args.dataset == "dates":
         # The demo's corpus size: 20,000 training dates, 1,000 for
         # evaluation and 1,000 held out (data/test, for checking the pushed
@@ -198,22 +225,40 @@ def write_data(args, data_dir):
         reports = data.write_multi30k(
             data_dir, args.multi30k_dir, max_train=args.num_train
         )
+    print(
+        f"Corpus {args.dataset!r} written to {data_dir}: "
+        + ", ".join(f"{s} {r.written}" for s, r in reports.items())
+    )
+    return data_dir
+
+
+def print_data_check(reports, clean_dir):
     for report in reports.values():
-        print(f"Data: {report.summary()}")
-    return reports
+        if report.problems or report.overlap or report.note:
+            print(f"Data check: {report.summary()}")
+    print(f"Data check: clean copy for the pipeline in {clean_dir}")
+
+
+def print_recovered(recovered):
+    for component, execution_id, removed in recovered:
+        print(
+            f"An earlier run was killed during {component} (execution "
+            f"{execution_id}): marked CANCELED, {len(removed)} unfinished "
+            "output folders removed; it runs again, finished components are "
+            "reused."
+        )
 
 
 def _run(args):
     from keras_seq_pipelines import local_runner
 
     output_dir = os.path.abspath(args.output_dir)
-    data_dir = os.path.abspath(
-        args.data_dir or os.path.join(output_dir, "data")
-    )
-    write_data(args, data_dir)
+    data_dir = write_data(args, output_dir)
     dataset_config, model_config = _configs(args)
     where = local_runner.paths(output_dir, args.model_name)
-    progress = _Progress(where["metadata_path"], total=9)
+    progress = _Progress(
+        where["metadata_path"], total=len(pipeline_component_ids())
+    )
     if not args.quiet:
         progress.poll()  # remembers where this run's executions start
         progress.start()
@@ -231,21 +276,28 @@ def _run(args):
             enable_cache=not args.no_cache,
             train_steps=args.train_steps,
             distribution_strategy=args.distribution_strategy,
+            eval_fraction=args.eval_fraction,
+            allow_anomalies=args.allow_anomalies,
+            on_data_checked=lambda reports: print_data_check(
+                reports, where["clean_data_dir"]
+            ),
+            on_recovered=print_recovered,
         )
     finally:
         if not args.quiet:
             progress.finish()
     print(f"Pipeline finished in {time.time() - start:.0f} s.")
-    for report in where["data_reports"].values():
-        if report.problems:
-            print(
-                f"Data check: {report.summary()} (cleaned copy in "
-                f"{where['pipeline_data_dir']})"
-            )
     summary = local_runner.summarize(where, args.dataset)
     for line in summary:
         print(line)
     return 0
+
+
+def pipeline_component_ids():
+    # The list lives with the pipeline (imported on `run` only).
+    from keras_seq_pipelines import pipeline
+
+    return pipeline.COMPONENT_IDS
 
 
 def _compile_kubeflow(args):

@@ -5,28 +5,33 @@ Layout written under `data_dir` (one ExampleGen input split per folder):
     data_dir/train/data.csv     header `source,target`, one pair per row
     data_dir/eval/data.csv
 
-Every row is checked on the way in and bad rows never reach the pipeline
-silently: a row that is empty, has an empty side or the wrong number of
-fields is skipped, bytes that are not UTF-8 are replaced by U+FFFD, and a
-line longer than `max_line_chars` is skipped. `DataReport` counts each case
-and `DataReport.summary()` says what was done, so the user sees it.
+Every row is checked on the way in with the rule of the data check
+(`data_check.check_pair`): a row that is empty, has an empty side, a NUL
+byte or the wrong number of fields is skipped, bytes that are not UTF-8 are
+replaced by U+FFFD, and a side longer than `max_line_chars` is skipped.
+`DataReport` counts each case and `DataReport.summary()` says what was
+done, so the user sees it.
+
+These writers are for the built-in corpora and write under the run's output
+folder; a user's corpus folder is only read (`data_check.check_data_dir`).
 """
 
 import csv
-import dataclasses
 import gzip
 import logging
 import os
 import random
 
-from keras_seq_pipelines import configs
+from keras_seq_pipelines import data_check
+from keras_seq_pipelines.data_check import CSV_FILENAME  # noqa: F401
+from keras_seq_pipelines.data_check import DEFAULT_MAX_LINE_CHARS
+from keras_seq_pipelines.data_check import EVAL_SPLIT
+from keras_seq_pipelines.data_check import TRAIN_SPLIT
+from keras_seq_pipelines.data_check import DataReport
+from keras_seq_pipelines.data_check import write_csv  # noqa: F401
 
-TRAIN_SPLIT = "train"
-EVAL_SPLIT = "eval"
 # Held out from the pipeline, for checking the pushed model.
 TEST_SPLIT = "test"
-CSV_FILENAME = "data.csv"
-DEFAULT_MAX_LINE_CHARS = 1000
 # `../shared/data/multi30k` relative to the repository root.
 MULTI30K_DIR = os.path.join(
     os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -39,96 +44,51 @@ MULTI30K_DIR = os.path.join(
 logger = logging.getLogger(__name__)
 
 
-@dataclasses.dataclass
-class DataReport:
-    """What happened to the rows of one split."""
-
-    split: str = TRAIN_SPLIT
-    written: int = 0
-    skipped_empty: int = 0
-    skipped_malformed: int = 0
-    skipped_too_long: int = 0
-    repaired_non_utf8: int = 0
-
-    @property
-    def problems(self):
-        return (
-            self.skipped_empty
-            + self.skipped_malformed
-            + self.skipped_too_long
-            + self.repaired_non_utf8
-        )
-
-    def summary(self):
-        text = f"{self.split}: {self.written} pairs written"
-        details = [
-            (self.skipped_empty, "empty rows or sides skipped"),
-            (self.skipped_malformed, "malformed rows skipped (need 2 fields)"),
-            (self.skipped_too_long, "over-long lines skipped"),
-            (self.repaired_non_utf8, "rows with non-UTF-8 bytes repaired"),
-        ]
-        details = [f"{n} {what}" for n, what in details if n]
-        return text + (f"; {', '.join(details)}" if details else "")
-
-
-def _decode(raw, report):
+def _decode(raw):
     if isinstance(raw, str):
-        return raw
+        return raw, False
     try:
-        return raw.decode("utf-8")
+        return raw.decode("utf-8"), False
     except UnicodeDecodeError:
-        report.repaired_non_utf8 += 1
-        return raw.decode("utf-8", errors="replace")
+        return raw.decode("utf-8", errors="replace"), True
 
 
 def clean_pairs(rows, split=TRAIN_SPLIT, max_line_chars=None):
-    """Checks and normalizes `(source, target)` rows.
+    """Checks and normalizes `(source, target)` rows (built-in corpora).
+
+    The same rule as the data check of user files
+    (`data_check.check_pair`): a valid row has exactly two fields, non-empty
+    after collapsing whitespace, no NUL byte, none longer than
+    `max_line_chars`; non-UTF-8 bytes are replaced by U+FFFD.
 
     Args:
-        rows: iterable of sequences of `str` or `bytes` fields; a valid row
-            has exactly two non-empty fields.
+        rows: iterable of sequences of `str` or `bytes` fields.
         split: split name used in the report.
         max_line_chars: skip a row whose source or target is longer.
 
     Returns:
         `(pairs, report)`: the list of clean `(source, target)` strings and a
-        `DataReport`.
+        `DataReport` (dropped rows are named by their 1-based row number).
     """
     max_line_chars = max_line_chars or DEFAULT_MAX_LINE_CHARS
     report = DataReport(split=split)
     pairs = []
-    for row in rows:
-        if len(row) != 2:
-            if not any(_decode(f, report).strip() for f in row):
-                report.skipped_empty += 1
-            else:
-                report.skipped_malformed += 1
-            continue
-        before = report.repaired_non_utf8
-        fields = [_decode(field, report) for field in row]
+    for number, row in enumerate(rows, 1):
+        report.lines += 1
+        decoded = [_decode(field) for field in row]
         # A row with two broken fields counts once.
-        report.repaired_non_utf8 = min(report.repaired_non_utf8, before + 1)
-        # Newlines and tabs would break the CSV line format.
-        fields = [" ".join(field.split()) for field in fields]
-        if not fields[0] or not fields[1]:
-            report.skipped_empty += 1
+        if any(bad for _, bad in decoded):
+            report.repaired_non_utf8 += 1
+            report.repaired_lines.append((None, number))
+        pair, problem = data_check.check_pair(
+            [text for text, _ in decoded], max_line_chars
+        )
+        if problem:
+            report.drop(problem[0], None, number, problem[1])
             continue
-        if max(len(fields[0]), len(fields[1])) > max_line_chars:
-            report.skipped_too_long += 1
-            continue
-        pairs.append((fields[0], fields[1]))
+        pairs.append(pair)
+    report.written = len(pairs)
     return pairs, report
-
-
-def write_csv(pairs, path):
-    """Writes `(source, target)` pairs with a `source,target` header."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        # ExampleGen reads the header verbatim (quotes would become part of
-        # the feature names); values are quoted only when needed.
-        f.write(f"{configs.SOURCE_KEY},{configs.TARGET_KEY}\n")
-        writer = csv.writer(f, lineterminator="\n")
-        writer.writerows(pairs)
 
 
 def write_splits(splits, data_dir, max_line_chars=None):
@@ -153,96 +113,6 @@ def write_splits(splits, data_dir, max_line_chars=None):
             logger.warning("Data check: %s", report.summary())
         reports[split] = report
     return reports
-
-
-def read_csv_rows(path):
-    """Rows of a `source,target` CSV file, tolerating non-UTF-8 bytes.
-
-    Returns:
-        `(rows, non_utf8_lines)`: rows after the header (lists of `str`;
-        undecodable bytes replaced by U+FFFD) and how many lines had them.
-    """
-    with open(path, "rb") as f:
-        raw_lines = f.read().splitlines(keepends=True)
-    non_utf8 = 0
-    lines = []
-    for raw in raw_lines:
-        try:
-            lines.append(raw.decode("utf-8"))
-        except UnicodeDecodeError:
-            non_utf8 += 1
-            lines.append(raw.decode("utf-8", errors="replace"))
-    rows = list(csv.reader(lines))
-    header = [h.strip() for h in rows[0]] if rows else []
-    if header != [configs.SOURCE_KEY, configs.TARGET_KEY]:
-        raise ValueError(
-            f"A CSV file must start with the header "
-            f"'{configs.SOURCE_KEY},{configs.TARGET_KEY}'. "
-            f"Received: path={path!r} with header {header!r}"
-        )
-    return rows[1:], non_utf8
-
-
-def prepare_data_dir(data_dir, clean_dir, max_line_chars=None):
-    """Checks every split's CSV files before ExampleGen reads them.
-
-    ExampleGen fails on bytes that are not UTF-8 and silently makes a bad
-    row of a malformed one, so the files are checked first. Clean files are
-    used as they are; otherwise every split is cleaned (`clean_pairs`) into
-    `clean_dir` and the problems are logged.
-
-    Returns:
-        `(data_dir to give ExampleGen, {split: DataReport})`.
-    """
-    splits = {}
-    reports = {}
-    for split in (TRAIN_SPLIT, EVAL_SPLIT):
-        folder = os.path.join(data_dir, split)
-        files = sorted(
-            os.path.join(folder, f)
-            for f in (os.listdir(folder) if os.path.isdir(folder) else [])
-            if f.endswith(".csv")
-        )
-        if not files:
-            raise ValueError(
-                f"`data_dir` must hold {split}/*.csv files. "
-                f"Received: data_dir={data_dir!r}"
-            )
-        rows, non_utf8 = [], 0
-        for path in files:
-            file_rows, bad = read_csv_rows(path)
-            rows.extend(file_rows)
-            non_utf8 += bad
-        pairs, report = clean_pairs(rows, split, max_line_chars)
-        report.repaired_non_utf8 = non_utf8
-        report.written = len(pairs)
-        splits[split] = pairs
-        reports[split] = report
-    if not any(r.problems for r in reports.values()):
-        return data_dir, reports
-    for split, pairs in splits.items():
-        if not pairs:
-            raise ValueError(
-                f"Split {split!r} has no valid row left after cleaning "
-                f"({reports[split].summary()}). Received: data_dir={data_dir!r}"
-            )
-        path = os.path.join(clean_dir, split, CSV_FILENAME)
-        # Rewrite only on change: ExampleGen's input fingerprint includes
-        # file times, and an unchanged corpus must keep the cache valid.
-        tmp = path + ".new"
-        write_csv(pairs, tmp)
-        if os.path.exists(path) and _same_bytes(path, tmp):
-            os.remove(tmp)
-        else:
-            os.replace(tmp, path)
-        if reports[split].problems:
-            logger.warning("Data check: %s", reports[split].summary())
-    return clean_dir, reports
-
-
-def _same_bytes(path_a, path_b):
-    with open(path_a, "rb") as a, open(path_b, "rb") as b:
-        return a.read() == b.read()
 
 
 def read_tsv(path):

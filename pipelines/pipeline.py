@@ -1,10 +1,12 @@
 """The keras-seq TFX pipeline, as a pure function.
 
     CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
+                  -> AnomaliesGate (stops the run on anomalies)
                   -> Transform (tensorflow-text tokens, vocabularies)
                   -> Trainer (keras-seq model, SavedModel export)
     latest blessed model (Resolver, ML Metadata)
-                  -> BleuEvaluator (corpus BLEU, blessing) -> Pusher
+                  -> BleuEvaluator (corpus BLEU, blessing)
+                  -> Pusher (atomic: temporary folder, then rename)
 
 `create_pipeline` only wires components; runners (local_runner.py,
 kubeflow_v2_runner.py) resolve paths and pick the orchestrator.
@@ -13,10 +15,13 @@ kubeflow_v2_runner.py) resolve paths and pick the orchestrator.
 import os
 
 from tfx import v1 as tfx
+from tfx.dsl.components.base import executor_spec
 
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import data
 from keras_seq_pipelines.evaluation import BleuEvaluator
+from keras_seq_pipelines.gates import AnomaliesGate
+from keras_seq_pipelines.pusher import AtomicPusherExecutor
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
 PREPROCESSING_MODULE_FILE = os.path.join(_HERE, "preprocessing.py")
@@ -30,6 +35,7 @@ COMPONENT_IDS = (
     "StatisticsGen",
     "SchemaGen",
     "ExampleValidator",
+    "AnomaliesGate",
     "Transform",
     "Trainer",
     "latest_blessed_model_resolver",
@@ -54,6 +60,7 @@ def create_pipeline(
     trainer_module_file=TRAINER_MODULE_FILE,
     distribution_strategy="auto",
     use_installed_modules=False,
+    allow_anomalies=False,
 ):
     """Builds the pipeline.
 
@@ -85,6 +92,9 @@ def create_pipeline(
             installed where the components run, e.g. in the container
             image) instead of
             packaging the module files as a wheel under `pipeline_root`.
+        allow_anomalies: let the run go on when ExampleValidator finds
+            anomalies (`AnomaliesGate` logs them); by default the run stops
+            before Transform.
 
     Returns:
         `tfx.dsl.Pipeline`.
@@ -114,6 +124,10 @@ def create_pipeline(
     example_validator = tfx.components.ExampleValidator(
         statistics=statistics_gen.outputs["statistics"],
         schema=schema_gen.outputs["schema"],
+    )
+    anomalies_gate = AnomaliesGate(
+        anomalies=example_validator.outputs["anomalies"],
+        allow_anomalies=allow_anomalies,
     )
     transform = tfx.components.Transform(
         examples=example_gen.outputs["examples"],
@@ -147,6 +161,9 @@ def create_pipeline(
             "backup_root": os.path.join(pipeline_root, "trainer_backup"),
         },
     )
+    # Nothing is trained on data with anomalies (unless allowed).
+    transform.add_upstream_node(anomalies_gate)
+    trainer.add_upstream_node(anomalies_gate)
     model_resolver = tfx.dsl.Resolver(
         strategy_class=tfx.dsl.experimental.LatestBlessedModelStrategy,
         model=tfx.dsl.Channel(type=tfx.types.standard_artifacts.Model),
@@ -170,6 +187,10 @@ def create_pipeline(
                 base_directory=serving_model_dir
             )
         ),
+        # Writes `<version>` atomically (see pusher.py).
+        custom_executor_spec=executor_spec.ExecutorClassSpec(
+            AtomicPusherExecutor
+        ),
     )
     return tfx.dsl.Pipeline(
         pipeline_name=pipeline_name,
@@ -179,6 +200,7 @@ def create_pipeline(
             statistics_gen,
             schema_gen,
             example_validator,
+            anomalies_gate,
             transform,
             trainer,
             model_resolver,

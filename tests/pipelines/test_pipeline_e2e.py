@@ -20,6 +20,7 @@ TRAINING_COMPONENTS = (
     "StatisticsGen",
     "SchemaGen",
     "ExampleValidator",
+    "AnomaliesGate",
     "Transform",
     "Trainer",
 )
@@ -71,15 +72,24 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     output_dir = str(tmp_path / "pipeline")
     data_dir = str(tmp_path / "data")
     reports = data.write_dates(data_dir, num_train=3000, num_eval=200)
-    add_bad_rows(os.path.join(data_dir, "train", data.CSV_FILENAME))
+    train_csv = os.path.join(data_dir, "train", data.CSV_FILENAME)
+    add_bad_rows(train_csv)
+    with open(train_csv, "rb") as f:
+        user_bytes = f.read()
 
     assert run_cli(output_dir, data_dir) == 0
     printed = capsys.readouterr().out
     assert "] Trainer COMPLETE" in printed, printed
     assert "] Pusher COMPLETE" in printed, printed
-    # The bad rows were reported and repaired or skipped, not fatal.
+    # The bad rows were reported (with their line numbers) and repaired or
+    # skipped, not fatal; the user's folder was only read.
     assert "Data check: train:" in printed
-    assert "1 rows with non-UTF-8 bytes repaired" in printed
+    assert "1 lines with non-UTF-8 bytes repaired" in printed
+    assert "train/data.csv:3002: empty source or target" in printed
+    assert "train/data.csv:3004: 4799 characters, limit 1000" in printed
+    assert "Repaired (non-UTF-8 bytes): train/data.csv:3003" in printed
+    with open(train_csv, "rb") as f:
+        assert f.read() == user_bytes
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
     first = executions(metadata_path)
     assert sorted(name for name, _ in first) == sorted(ALL_COMPONENTS)

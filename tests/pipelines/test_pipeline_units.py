@@ -44,7 +44,8 @@ def test_clean_pairs_counts_and_repairs_bad_rows():
     assert report.skipped_malformed == 2
     assert report.skipped_too_long == 1
     summary = report.summary()
-    assert "2 malformed rows skipped" in summary
+    assert "2 malformed lines skipped" in summary
+    assert "row 6: 3 fields, need 2" in summary
     assert "1 over-long lines skipped" in summary
 
 
@@ -412,27 +413,28 @@ def test_local_runner_needs_the_data_folders(tmp_path):
         local_runner.run_local(str(tmp_path), data_dir=str(tmp_path / "x"))
 
 
-def test_prepare_data_dir_cleans_bad_csv_files(tmp_path):
+def test_check_data_dir_cleans_bad_csv_files(tmp_path):
+    from keras_seq_pipelines import data_check
+
     raw = tmp_path / "raw"
     data.write_csv([("a b", "x y")] * 3, str(raw / "train" / "data.csv"))
     data.write_csv([("c", "z")], str(raw / "eval" / "data.csv"))
-    # Untouched when clean.
-    used, reports = data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
-    assert used == str(raw) and reports["train"].written == 3
+    # Even a clean corpus is ingested from the copy (one reading rule).
+    used, reports = data_check.check_data_dir(str(raw), str(tmp_path / "c"))
+    assert used == str(tmp_path / "c") and reports["train"].written == 3
     with open(raw / "train" / "data.csv", "ab") as f:
         f.write(b'"",x\n')
         f.write(b"bad \xff bytes,y\n")
         f.write(b"one field only\n")
-    used, reports = data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
-    assert used == str(tmp_path / "clean")
+    used, reports = data_check.check_data_dir(str(raw), str(tmp_path / "c"))
     report = reports["train"]
     assert (report.written, report.skipped_empty) == (4, 1)
     assert (report.repaired_non_utf8, report.skipped_malformed) == (1, 1)
-    rows = data.read_csv(str(tmp_path / "clean" / "train" / "data.csv"))
+    rows = data.read_csv(str(tmp_path / "c" / "train" / "data.csv"))
     assert rows[-1] == ("bad \ufffd bytes", "y")
     (raw / "eval" / "data.csv").write_text("src,tgt\nc,z\n")
     with pytest.raises(ValueError, match="header"):
-        data.prepare_data_dir(str(raw), str(tmp_path / "clean"))
+        data_check.check_data_dir(str(raw), str(tmp_path / "c"))
 
 
 def test_transform_module_is_a_partial_friendly_function():
@@ -462,10 +464,11 @@ def test_summarize_reports_evaluation_and_suggests_a_corpus_example(tmp_path):
             },
             f,
         )
-    assert local_runner.summarize(where, "multi30k")[-1] == (
-        "No model pushed (not blessed)."
-    )
-    os.makedirs(os.path.join(where["serving_model_dir"], "1795606451"))
+    assert local_runner.summarize(where, "multi30k")[-1] == "No model pushed."
+    version = os.path.join(where["serving_model_dir"], "1795606451")
+    os.makedirs(os.path.join(version, "variables"))
+    for name in ("saved_model.pb", "variables/variables.index"):
+        open(os.path.join(version, name), "w").close()
     lines = local_runner.summarize(where, "multi30k")
     assert lines[0].startswith("Evaluation: BLEU 15.75, exact match 0.0%")
     assert "BLESSED" in lines[0]
