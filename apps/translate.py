@@ -55,45 +55,26 @@ def add_arguments(parser):
     )
 
 
-def _is_complete_version(folder):
-    return os.path.isfile(
-        os.path.join(folder, "saved_model.pb")
-    ) and os.path.isfile(os.path.join(folder, "variables", "variables.index"))
-
-
 def latest_version_dir(model_dir):
     """`model_dir` itself if it is a SavedModel, else its newest complete
-    version (numbered folder with `saved_model.pb` and its variables; a
-    half-copied newer folder is skipped, as TF Serving keeps serving the
-    last version it could load)."""
-    if os.path.exists(os.path.join(model_dir, "saved_model.pb")):
-        return model_dir
+    version (`keras_seq_serving.versions`: a half-copied newer folder is
+    skipped with a warning, as TF Serving keeps serving the last version
+    it could load)."""
+    import warnings
+
+    from keras_seq_serving import versions
+
     if not os.path.isdir(model_dir):
         raise ValueError(
             "`--model-dir` does not exist or is not a folder. Received: "
             f"model_dir={model_dir!r}"
         )
-    versions = sorted(
-        (d for d in os.listdir(model_dir) if d.isdigit()), key=int
-    )
-    complete = [
-        v for v in versions if _is_complete_version(os.path.join(model_dir, v))
-    ]
-    if not complete:
-        raise ValueError(
-            "`--model-dir` must be a SavedModel folder or hold numbered "
-            "version folders with a complete SavedModel (saved_model.pb "
-            f"and variables/). Received: model_dir={model_dir!r} (version "
-            f"folders: {versions or 'none'})"
-        )
-    skipped = [v for v in versions if int(v) > int(complete[-1])]
-    if skipped:
-        print(
-            f"keras-seq: warning: skipping incomplete version(s) {skipped} "
-            f"of {model_dir}; using version {complete[-1]}",
-            file=sys.stderr,
-        )
-    return os.path.join(model_dir, complete[-1])
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", versions.IncompleteVersionWarning)
+        path = versions.resolve_saved_model(model_dir)
+    for warning in caught:
+        print(f"keras-seq: warning: {warning.message}", file=sys.stderr)
+    return path
 
 
 class SavedModelTranslator:

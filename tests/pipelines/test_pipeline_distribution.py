@@ -54,7 +54,7 @@ def test_bad_arguments():
 
 SCRIPT = textwrap.dedent(
     """
-    import json, sys
+    import json, sys, types
     import numpy as np
     import tensorflow as tf
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -78,7 +78,9 @@ SCRIPT = textwrap.dedent(
     def one_step(strategy, jit_compile=False):
         keras.utils.set_random_seed(0)
         with strategy.scope():
-            model = trainer.build_model(model_config, dataset_config, 20, 15)
+            sizes = (types.SimpleNamespace(vocabulary_size=20),
+                     types.SimpleNamespace(vocabulary_size=15))
+            model = trainer.build_model(model_config, dataset_config, sizes)
             model.compile(
                 optimizer=keras.optimizers.SGD(0.5),
                 loss=trainer.compile_model(model, model_config).loss,
