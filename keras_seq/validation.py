@@ -101,14 +101,22 @@ def check_one_of(name, value, options):
 
 
 def check_token_ids(
-    name, ids, vocabulary_size, max_length=None, max_length_name="max_length"
+    name,
+    ids,
+    vocabulary_size,
+    max_length=None,
+    max_length_name="max_length",
+    integer_dtype=True,
 ):
     """Token ids: integer dtype, `(batch, length)` with both > 0, and, when
     the values can be read (NumPy arrays, eager tensors), every id in
     `[0, vocabulary_size)`.
 
     Inside a traced function (symbolic tensors) only the dtype and the
-    static shape are checked: the values do not exist yet.
+    static shape are checked: the values do not exist yet. With
+    `integer_dtype=False` (a model's `call()`, whose inputs Keras itself may
+    have converted to floats, e.g. under a distribution strategy) a float
+    dtype is accepted, but known values must still be whole numbers.
 
     Raises:
         ValueError: naming the argument and what was received (a negative
@@ -117,7 +125,7 @@ def check_token_ids(
             would be decoded from nothing).
     """
     dtype = _dtype_name(ids)
-    if "int" not in dtype:
+    if integer_dtype and "int" not in dtype:
         raise ValueError(
             f"`{name}` must hold integer token ids. Received: "
             f"{name}.dtype={dtype}"
@@ -146,6 +154,14 @@ def check_token_ids(
     values = _concrete_values(ids)
     if values is None or values.size == 0:
         return ids
+    if "int" not in dtype:
+        fractional = np.argwhere(values != np.floor(values))
+        if fractional.size:
+            row, column = (int(i) for i in fractional[0])
+            raise ValueError(
+                f"`{name}` must hold integer token ids. Received: "
+                f"{name}[{row}, {column}]={values[row, column]!r}"
+            )
     low, high = int(values.min()), int(values.max())
     if low < 0 or high >= vocabulary_size:
         bad = low if low < 0 else high

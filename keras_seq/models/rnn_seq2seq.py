@@ -328,13 +328,17 @@ class RNNSeq2Seq(keras.Model):
     # ------------------------------------------------------------------
     # Encoder and the decoder step shared by teacher forcing and decoding.
 
-    def _check_source(self, source_ids):
+    def _check_source(self, source_ids, integer_dtype=True):
+        # `call()` passes integer_dtype=False: Keras may have converted its
+        # inputs to floats (e.g. under a distribution strategy); the values
+        # are still checked when they are known.
         check_token_ids(
             "source_ids",
             source_ids,
             self.source_vocabulary_size,
             max_length=self.max_source_length,
             max_length_name="max_source_length",
+            integer_dtype=integer_dtype,
         )
 
     def _encode(self, source_ids, training=None):
@@ -346,7 +350,7 @@ class RNNSeq2Seq(keras.Model):
         `h_i` (and `c_i` for LSTM) per layer, `(B, H)` each, and `feed`
         (`q~_0 = 0`) for input feeding.
         """
-        self._check_source(source_ids)
+        self._check_source(source_ids, integer_dtype=False)
         source_ids = ops.cast(source_ids, "int32")
         source_mask = ops.not_equal(source_ids, PAD_ID)
         values, states = self.encoder(
@@ -563,7 +567,10 @@ class RNNSeq2Seq(keras.Model):
             )
         source_ids = inputs["source_ids"]
         check_token_ids(
-            "target_in", inputs["target_in"], self.target_vocabulary_size
+            "target_in",
+            inputs["target_in"],
+            self.target_vocabulary_size,
+            integer_dtype=False,
         )
         target_in = ops.cast(inputs["target_in"], "int32")
         memory, carry = self._encode(source_ids, training=training)

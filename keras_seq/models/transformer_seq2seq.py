@@ -236,7 +236,10 @@ class TransformerSeq2Seq(keras.Model):
 
     # ------------------------------------------------------------------
 
-    def _check_ids(self, name, ids, max_length):
+    def _check_ids(self, name, ids, max_length, integer_dtype=False):
+        # Float dtypes pass here (Keras may convert `call()` inputs, e.g.
+        # under a distribution strategy) but known values must be whole
+        # numbers in range; `generate()` also requires an integer dtype.
         size = (
             self.source_vocabulary_size
             if name == "source_ids"
@@ -252,6 +255,7 @@ class TransformerSeq2Seq(keras.Model):
                 if name == "source_ids"
                 else "max_target_length"
             ),
+            integer_dtype=integer_dtype,
         )
 
     def _embed(
@@ -434,7 +438,7 @@ class TransformerSeq2Seq(keras.Model):
 
         if max_length is None:
             max_length = self.max_target_length
-        self._check_ids("source_ids", source_ids, self.max_source_length)
+        self._check_ids("source_ids", source_ids, self.max_source_length, True)
         source_ids = ops.convert_to_tensor(source_ids, "int32")
         state = self.initial_decoding_state(source_ids, max_length)
         start_ids = ops.full((ops.shape(source_ids)[0],), BOS_ID, "int32")
