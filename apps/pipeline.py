@@ -317,8 +317,24 @@ def _compile_kubeflow(args):
     return 0
 
 
+def _quiet_logs(verbose):
+    """TFX, Beam and TensorFlow log warnings meant for their developers
+    (deprecations, unsupported query fields): keep them out of the
+    progress lines unless --verbose."""
+    if verbose:
+        return
+    import logging
+
+    from absl import logging as absl_logging
+
+    absl_logging.set_verbosity(absl_logging.ERROR)
+    for name in ("tensorflow", "apache_beam", "tfx"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def run(args):
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    _quiet_logs(getattr(args, "verbose", False))
     if args.pipeline_command == "run":
         return _run(args)
     return _compile_kubeflow(args)
