@@ -1,6 +1,7 @@
 """The `keras-seq` command line.
 
 Subcommands:
+    caption     caption images with a saved Captioner.
     demo        train an attentional seq2seq on the built-in date corpus.
     pipeline    run the TFX pipeline (needs the `pipeline` extra).
     translate   translate with a saved Translator, a SavedModel or a TF
@@ -22,6 +23,10 @@ import sys
 # subcommand -> (module, help). Each module defines `add_arguments(parser)`
 # and `run(args)`.
 _SUBCOMMANDS = {
+    "caption": (
+        "keras_seq_apps.caption",
+        "Caption image files with a saved Captioner (.keras).",
+    ),
     "demo": (
         "keras_seq_apps.demo",
         "Train an attentional seq2seq on the built-in date corpus.",

@@ -44,6 +44,11 @@ EXAMPLES = (
 )
 
 
+class _Default(int):
+    """An int default not typed by the user: `--task caption` replaces it
+    with its own default (a given value is a plain int)."""
+
+
 def add_arguments(parser):
     """Adds the demo's options to an `argparse` (sub)parser."""
     parser.add_argument(
@@ -53,7 +58,21 @@ def add_arguments(parser):
         "(default: outputs/demo)",
     )
     parser.add_argument(
-        "--epochs", type=int, default=4, help="training epochs (default: 4)"
+        "--task",
+        choices=("translate", "caption"),
+        default="translate",
+        help="translate (the date seq2seq, default) or caption (a "
+        "Show-Attend-Tell captioner on generated shape images; uses "
+        "--epochs, --num-train, --num-test, --embedding-dim, --hidden-dim, "
+        "--batch-size, --learning-rate, --seed, with defaults of its own: "
+        "5 epochs, 2000 training and 300 test images, about 4 minutes on 2 "
+        "cores)",
+    )
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=_Default(4),
+        help="training epochs (default: 4)",
     )
     parser.add_argument(
         "--architecture",
@@ -79,8 +98,8 @@ def add_arguments(parser):
     parser.add_argument(
         "--cell", choices=("lstm", "gru"), default="lstm", help="RNN cell"
     )
-    parser.add_argument("--embedding-dim", type=int, default=64)
-    parser.add_argument("--hidden-dim", type=int, default=128)
+    parser.add_argument("--embedding-dim", type=int, default=_Default(64))
+    parser.add_argument("--hidden-dim", type=int, default=_Default(128))
     parser.add_argument(
         "--num-layers",
         type=int,
@@ -94,7 +113,7 @@ def add_arguments(parser):
         help="Transformer attention heads; must divide --hidden-dim "
         "(default: 4)",
     )
-    parser.add_argument("--batch-size", type=int, default=64)
+    parser.add_argument("--batch-size", type=int, default=_Default(64))
     parser.add_argument(
         "--learning-rate",
         type=float,
@@ -102,7 +121,10 @@ def add_arguments(parser):
         help="Adam learning rate (default: 3e-3 for rnn, 1e-3 for transformer)",
     )
     parser.add_argument(
-        "--num-train", type=int, default=20000, help="training examples"
+        "--num-train",
+        type=int,
+        default=_Default(20000),
+        help="training examples",
     )
     parser.add_argument(
         "--num-val", type=int, default=1000, help="validation examples"
@@ -110,7 +132,7 @@ def add_arguments(parser):
     parser.add_argument(
         "--num-test",
         type=int,
-        default=1000,
+        default=_Default(1000),
         help="held-out test dates for the exact-match figure",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed")
@@ -414,5 +436,16 @@ def _plot_example(model, source_tokenizer, target_tokenizer, text, path, what):
 
 def run(args):
     """Entry point of `keras-seq demo`; returns the process exit code."""
+    if getattr(args, "task", "translate") == "caption":
+        from keras_seq_apps.demo_caption import CAPTION_DEFAULTS
+        from keras_seq_apps.demo_caption import train_and_evaluate_captioner
+
+        for name, value in CAPTION_DEFAULTS.items():
+            given = getattr(args, name, None)
+            if given is None or isinstance(given, _Default):
+                setattr(args, name, value)
+        _check_args(args)
+        train_and_evaluate_captioner(args)
+        return 0
     train_and_evaluate(args)
     return 0

@@ -5,6 +5,7 @@ from keras_seq.models.bert import BertEncoder
 from keras_seq.models.bert import BertPretrainer
 from keras_seq.models.bert import BertSpanPredictor
 from keras_seq.models.bert import load_hf_bert_checkpoint
+from keras_seq.models.captioner import Captioner
 from keras_seq.models.rnn_seq2seq import RNNSeq2Seq
 from keras_seq.models.show_attend_tell_captioner import ShowAttendTellCaptioner
 from keras_seq.models.transformer_captioner import TransformerCaptioner
@@ -16,6 +17,7 @@ __all__ = [
     "BertEncoder",
     "BertPretrainer",
     "BertSpanPredictor",
+    "Captioner",
     "RNNSeq2Seq",
     "ShowAttendTellCaptioner",
     "TransformerCaptioner",
