@@ -479,8 +479,9 @@ class Captioner(keras.Model):
                 "Could not read a saved captioner: the file is not a "
                 f"`.keras` archive (a zip file). Received: path={path!r}"
             )
-        import keras_seq.layers  # noqa: F401  (registers the layers)
-        import keras_seq.models  # noqa: F401  (registers the models)
+        # Registers the captioner models (and their layers) for loading.
+        from keras_seq.models import show_attend_tell_captioner  # noqa: F401
+        from keras_seq.models import transformer_captioner  # noqa: F401
 
         try:
             model = keras.saving.load_model(path, safe_mode=True)
