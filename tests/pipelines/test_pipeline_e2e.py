@@ -62,8 +62,6 @@ def run_cli(output_dir, data_dir):
             output_dir,
             "--data-dir",
             data_dir,
-            "--epochs",
-            "6",
         ]
     )
 
@@ -71,7 +69,10 @@ def run_cli(output_dir, data_dir):
 def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     output_dir = str(tmp_path / "pipeline")
     data_dir = str(tmp_path / "data")
-    reports = data.write_dates(data_dir, num_train=3000, num_eval=200)
+    # The README main job's corpus and the preset's recipe (4 epochs).
+    reports = data.write_dates(
+        data_dir, num_train=20000, num_eval=1000, num_test=1000
+    )
     train_csv = os.path.join(data_dir, "train", data.CSV_FILENAME)
     add_bad_rows(train_csv)
     with open(train_csv, "rb") as f:
@@ -85,9 +86,9 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     # skipped, not fatal; the user's folder was only read.
     assert "Data check: train:" in printed
     assert "1 lines with non-UTF-8 bytes repaired" in printed
-    assert "train/data.csv:3002: empty source or target" in printed
-    assert "train/data.csv:3004: 4799 characters, limit 1000" in printed
-    assert "Repaired (non-UTF-8 bytes): train/data.csv:3003" in printed
+    assert "train/data.csv:20002: empty source or target" in printed
+    assert "train/data.csv:20004: 4799 characters, limit 1000" in printed
+    assert "Repaired (non-UTF-8 bytes): train/data.csv:20003" in printed
     with open(train_csv, "rb") as f:
         assert f.read() == user_bytes
     metadata_path = os.path.join(output_dir, "metadata.sqlite")
@@ -132,7 +133,9 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     correct = sum(
         t.decode("utf-8") == target for t, (_, target) in zip(out, test_pairs)
     )
-    assert correct / len(test_pairs) > 0.5, (correct, len(test_pairs))
+    # The README main job measured 99.80% (benchmarks/RESULTS.md); the
+    # test leaves room for the seed-to-seed spread of a 4-epoch run.
+    assert correct / len(test_pairs) >= 0.98, (correct, len(test_pairs))
 
     # Second run over the same data: everything up to the Trainer is cached.
     assert run_cli(output_dir, data_dir) == 0
