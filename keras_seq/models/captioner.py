@@ -462,41 +462,9 @@ class Captioner(keras.Model):
     @classmethod
     def load(cls, path):
         """Loads a captioner saved with `save()` (Keras safe mode)."""
-        import zipfile
+        from keras_seq.models.task_loading import load_task
 
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise ValueError(
-                f"No saved captioner at this path. Received: path={path!r}"
-            )
-        if not path.endswith(".keras"):
-            raise ValueError(
-                "A saved captioner is a `.keras` file (a SavedModel folder "
-                f"is for TF Serving). Received: path={path!r}"
-            )
-        if not zipfile.is_zipfile(path):
-            raise ValueError(
-                "Could not read a saved captioner: the file is not a "
-                f"`.keras` archive (a zip file). Received: path={path!r}"
-            )
-        # Registers the captioner models (and their layers) for loading.
-        from keras_seq.models import show_attend_tell_captioner  # noqa: F401
-        from keras_seq.models import transformer_captioner  # noqa: F401
-
-        try:
-            model = keras.saving.load_model(path, safe_mode=True)
-        except (OSError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(
-                f"Could not read a saved captioner ({type(error).__name__}: "
-                f"{' '.join(str(error).split())[:300]}). Received: "
-                f"path={path!r}"
-            ) from None
-        if not isinstance(model, cls):
-            raise ValueError(
-                "The file holds a model that is not a Captioner. "
-                f"Received: {type(model).__name__} from path={path!r}"
-            )
-        return model
+        return load_task(path, cls, "captioner", _register_captioners)
 
     def export(self, path, model_name="captioner", warmup_images=None):
         """Writes the SavedModel for TF Serving (image bytes -> string).
@@ -540,3 +508,9 @@ class _FunctionCache:
 
     def __init__(self):
         self.functions = {}
+
+
+def _register_captioners():
+    """Imports the captioner models (and their layers) for loading."""
+    from keras_seq.models import show_attend_tell_captioner  # noqa: F401
+    from keras_seq.models import transformer_captioner  # noqa: F401

@@ -349,42 +349,9 @@ class Translator(keras.Model):
     @classmethod
     def load(cls, path):
         """Loads a translator saved with `save()` (Keras safe mode)."""
-        import os
+        from keras_seq.models.task_loading import load_task
 
-        path = os.fspath(path)
-        if not os.path.isfile(path):
-            raise ValueError(
-                f"No saved translator at this path. Received: path={path!r}"
-            )
-        if not path.endswith(".keras"):
-            raise ValueError(
-                "A saved translator is a `.keras` file (a SavedModel folder "
-                "is for TF Serving or `keras-seq translate --model-dir`). "
-                f"Received: path={path!r}"
-            )
-        import zipfile
-
-        _register_tokenizers()
-
-        if not zipfile.is_zipfile(path):
-            raise ValueError(
-                "Could not read a saved translator: the file is not a "
-                f"`.keras` archive (a zip file). Received: path={path!r}"
-            )
-        try:
-            model = keras.saving.load_model(path, safe_mode=True)
-        except (OSError, KeyError, TypeError, ValueError) as error:
-            raise ValueError(
-                f"Could not read a saved translator ({type(error).__name__}: "
-                f"{' '.join(str(error).split())[:300]}). Received: "
-                f"path={path!r}"
-            ) from None
-        if not isinstance(model, cls):
-            raise ValueError(
-                "The file holds a model that is not a Translator. "
-                f"Received: {type(model).__name__} from path={path!r}"
-            )
-        return model
+        return load_task(path, cls, "translator", _register_tokenizers)
 
     def export(self, path, model_name="translator", warmup_texts=None):
         """Writes the SavedModel for TF Serving (string -> string).
