@@ -27,6 +27,7 @@ Written with `keras.export.ExportArchive`, which restores through the TF1
 session API TF Serving uses.
 """
 
+from keras_seq.export.warmup import check_export_target
 from keras_seq.export.warmup import write_warmup_requests
 
 IMAGES_INPUT = "images"
@@ -62,23 +63,11 @@ def export_captioner(
     Returns:
         `path`.
     """
-    import os
 
     import keras
     import tensorflow as tf
 
-    path = os.fspath(path)
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise ValueError(
-            "The export folder already holds a SavedModel; TF Serving "
-            "versions are immutable, write a new version folder. Received: "
-            f"path={path!r}"
-        )
-    if not model_name or "/" in model_name:
-        raise ValueError(
-            "`model_name` must be a non-empty name without '/'. "
-            f"Received: model_name={model_name!r}"
-        )
+    path = check_export_target(path, model_name)
     if warmup_images is None:
         warmup_images = [warmup_png()]
     warmup_images = list(warmup_images)

@@ -26,6 +26,7 @@ session API TF Serving uses (a Keras 3 model saved by `tf.saved_model.save`
 from a `tf.Module` does not).
 """
 
+from keras_seq.export.warmup import check_export_target
 from keras_seq.export.warmup import write_warmup_requests
 
 TEXT_INPUT = "text"
@@ -48,23 +49,11 @@ def export_translator(
     Returns:
         `path`.
     """
-    import os
 
     import keras
     import tensorflow as tf
 
-    path = os.fspath(path)
-    if os.path.exists(os.path.join(path, "saved_model.pb")):
-        raise ValueError(
-            "The export folder already holds a SavedModel; TF Serving "
-            "versions are immutable, write a new version folder. Received: "
-            f"path={path!r}"
-        )
-    if not model_name or "/" in model_name:
-        raise ValueError(
-            "`model_name` must be a non-empty name without '/'. "
-            f"Received: model_name={model_name!r}"
-        )
+    path = check_export_target(path, model_name)
     signature = [tf.TensorSpec([None], tf.string, name=TEXT_INPUT)]
     archive = keras.export.ExportArchive()
     archive.track(translator)

@@ -54,3 +54,25 @@ def write_warmup_requests(
     with tf.io.TFRecordWriter(path) as writer:
         writer.write(log.SerializeToString())
     return path
+
+
+def check_export_target(path, model_name):
+    """Checks the arguments every export shares; returns `path` as a str.
+
+    Raises:
+        ValueError: `path` already holds a SavedModel (TF Serving versions
+            are immutable), or `model_name` is empty or holds "/".
+    """
+    path = os.fspath(path)
+    if os.path.exists(os.path.join(path, "saved_model.pb")):
+        raise ValueError(
+            "The export folder already holds a SavedModel; TF Serving "
+            "versions are immutable, write a new version folder. Received: "
+            f"path={path!r}"
+        )
+    if not model_name or "/" in model_name:
+        raise ValueError(
+            "`model_name` must be a non-empty name without '/'. "
+            f"Received: model_name={model_name!r}"
+        )
+    return path
