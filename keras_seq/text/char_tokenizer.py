@@ -11,6 +11,8 @@ from keras_seq.text.text_utils import split_characters
 from keras_seq.text.text_utils import validate_normalization
 from keras_seq.text.text_utils import validate_texts
 from keras_seq.text.tokenizer import Tokenizer
+from keras_seq.text.tokenizer import check_corpus_arguments
+from keras_seq.text.tokenizer import ranked_vocabulary
 
 
 def _check_reserved_prefix(vocabulary):
@@ -116,41 +118,16 @@ class CharTokenizer(Tokenizer):
         """
         texts = validate_texts(list(texts), name="texts")
         validate_normalization(normalization)
-        num_reserved = len(special_tokens.RESERVED_TOKENS)
-        if max_vocabulary_size is not None and (
-            isinstance(max_vocabulary_size, bool)
-            or not isinstance(max_vocabulary_size, int)
-            or max_vocabulary_size <= num_reserved
-        ):
-            raise ValueError(
-                "`max_vocabulary_size` must be None or an int > "
-                f"{num_reserved} (the reserved tokens). Received: "
-                f"max_vocabulary_size={max_vocabulary_size!r}"
-            )
-        if (
-            isinstance(min_frequency, bool)
-            or not isinstance(min_frequency, int)
-            or min_frequency < 1
-        ):
-            raise ValueError(
-                "`min_frequency` must be an int >= 1. Received: "
-                f"min_frequency={min_frequency!r}"
-            )
+        check_corpus_arguments(max_vocabulary_size, min_frequency)
         counts = collections.Counter()
         for start in range(0, len(texts), 4096):
             batch = tf.constant(texts[start : start + 4096])
             cleaned = normalize(batch, lowercase, normalization)
             for text in cleaned.numpy():
                 counts.update(text.decode("utf-8"))
-        ranked = sorted(
-            (item for item in counts.items() if item[1] >= min_frequency),
-            key=lambda item: (-item[1], item[0]),
+        vocabulary = ranked_vocabulary(
+            counts, max_vocabulary_size, min_frequency
         )
-        vocabulary = list(special_tokens.RESERVED_TOKENS) + [
-            token for token, _ in ranked
-        ]
-        if max_vocabulary_size is not None:
-            vocabulary = vocabulary[:max_vocabulary_size]
         return cls(
             vocabulary,
             lowercase=lowercase,

@@ -407,3 +407,44 @@ class Tokenizer(keras.layers.Layer):
 
     def get_build_config(self):
         return None
+
+
+def check_corpus_arguments(max_vocabulary_size, min_frequency):
+    """The `from_corpus` size arguments shared by the tokenizers."""
+    num_reserved = len(special_tokens.RESERVED_TOKENS)
+    if max_vocabulary_size is not None and (
+        isinstance(max_vocabulary_size, bool)
+        or not isinstance(max_vocabulary_size, int)
+        or max_vocabulary_size <= num_reserved
+    ):
+        raise ValueError(
+            "`max_vocabulary_size` must be None or an int > "
+            f"{num_reserved} (the reserved tokens). Received: "
+            f"max_vocabulary_size={max_vocabulary_size!r}"
+        )
+    if (
+        isinstance(min_frequency, bool)
+        or not isinstance(min_frequency, int)
+        or min_frequency < 1
+    ):
+        raise ValueError(
+            "`min_frequency` must be an int >= 1. Received: "
+            f"min_frequency={min_frequency!r}"
+        )
+
+
+def ranked_vocabulary(counts, max_vocabulary_size, min_frequency):
+    """The reserved tokens, then the counted tokens by decreasing frequency
+    (ties in code point order, so the result is deterministic)."""
+    for token in special_tokens.RESERVED_TOKENS:
+        counts.pop(token, None)
+    ranked = sorted(
+        (item for item in counts.items() if item[1] >= min_frequency),
+        key=lambda item: (-item[1], item[0]),
+    )
+    vocabulary = list(special_tokens.RESERVED_TOKENS) + [
+        token for token, _ in ranked
+    ]
+    if max_vocabulary_size is not None:
+        vocabulary = vocabulary[:max_vocabulary_size]
+    return vocabulary
