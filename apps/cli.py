@@ -49,9 +49,18 @@ class UserError(Exception):
     """An error in the user's input: printed as one line, exit status 2."""
 
 
-def _quiet_startup():
-    """Keeps TensorFlow's and Google's start-up noise out of the output."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+def _quiet_startup(verbose):
+    """Keeps TensorFlow's and Google's start-up noise out of the output.
+
+    TensorFlow's C++ start-up messages (e.g. "Unable to register cuDNN
+    factory") are logged at ERROR level, so a TF_CPP_MIN_LOG_LEVEL of 2
+    inherited from the shell would still print them around the one-line
+    errors; only ``--verbose`` keeps the caller's setting.
+    """
+    if verbose:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    else:
+        os.environ["TF_CPP_MIN_LOG_LEVEL"] = "3"
     os.environ.setdefault("GRPC_VERBOSITY", "ERROR")
     import warnings
 
@@ -108,8 +117,8 @@ def _one_line(error):
 
 def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
-    _quiet_startup()
     verbose = "--verbose" in argv
+    _quiet_startup(verbose)
     try:
         parser = build_parser(argv)
         args = parser.parse_args(argv)

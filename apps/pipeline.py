@@ -333,7 +333,6 @@ def _quiet_logs(verbose):
 
 
 def run(args):
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     _quiet_logs(getattr(args, "verbose", False))
     if args.pipeline_command == "run":
         return _run(args)

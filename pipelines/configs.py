@@ -59,7 +59,8 @@ class DatasetConfig:
             training targets are cut.
         vocabulary_size: word/char: at most this many tokens per vocabulary,
             reserved ids not included (`top_k` of `tft.vocabulary`);
-            sentencepiece: pieces per model, reserved ones included.
+            sentencepiece: at most this many pieces per model, reserved
+            ones included (fewer when the corpus is small).
         frequency_threshold: word/char tokens seen fewer times map to [UNK].
         bleu_tokenize: sacrebleu tokenizer used to score translations
             (`"13a"` for words, `"char"` for character-level outputs).

@@ -92,10 +92,12 @@ def build_tokenizers(dataset_config, tf_transform_output, train_files):
             [s for s, _ in pairs],
             vocabulary_size=dataset_config.vocabulary_size,
             lowercase=dataset_config.source_lowercase,
+            exact_size=False,
         )
         target = text.SentencePieceTokenizer.from_corpus(
             [t for _, t in pairs],
             vocabulary_size=dataset_config.vocabulary_size,
+            exact_size=False,
         )
         return source, target
 

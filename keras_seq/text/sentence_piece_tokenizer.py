@@ -133,6 +133,7 @@ class SentencePieceTokenizer(Tokenizer):
         byte_fallback=True,
         max_sentences=None,
         seed=0,
+        exact_size=True,
         **kwargs,
     ):
         """Trains a SentencePiece model on `texts` (in memory).
@@ -152,6 +153,10 @@ class SentencePieceTokenizer(Tokenizer):
                 nothing becomes [UNK] and detokenization stays exact.
             max_sentences: sample at most this many sentences (None: all).
             seed: seed of that sample.
+            exact_size: True: the model has exactly `vocabulary_size`
+                pieces, and a corpus too small for that many is an error;
+                False: at most `vocabulary_size` (SentencePiece's
+                `hard_vocab_limit=false`), for corpora of any size.
             **kwargs: passed to the constructor.
 
         Returns:
@@ -191,6 +196,7 @@ class SentencePieceTokenizer(Tokenizer):
                 sentence_iterator=iter(cleaned),
                 model_writer=model,
                 vocab_size=vocabulary_size,
+                hard_vocab_limit=bool(exact_size),
                 model_type=model_type,
                 character_coverage=float(character_coverage),
                 byte_fallback=bool(byte_fallback),

@@ -91,3 +91,16 @@ def test_bad_arguments(tmp_path):
         SentencePieceTokenizer.from_corpus(["a b"], vocabulary_size=5000)
     with pytest.raises(ValueError, match="not found"):
         SentencePieceTokenizer.from_model_file(str(tmp_path / "none.model"))
+
+
+def test_exact_size_false_caps_the_vocabulary_on_a_small_corpus():
+    lines = _lines("train.de.gz", 300)
+    with pytest.raises(ValueError, match="Vocabulary size too high"):
+        SentencePieceTokenizer.from_corpus(lines, vocabulary_size=8000)
+    small = SentencePieceTokenizer.from_corpus(
+        lines, vocabulary_size=8000, exact_size=False
+    )
+    # As many pieces as the package's own model of the same corpus.
+    processor = sentencepiece.SentencePieceProcessor(model_proto=small.proto)
+    assert small.vocabulary_size == processor.get_piece_size() < 8000
+    assert list(small.detokenize(small.tokenize(lines[:5]))) == lines[:5]
