@@ -8,6 +8,7 @@ are in tensorflow-text's `ops_lib`, which the stock model server links).
 """
 
 import base64
+import hashlib
 import io
 import os
 import random
@@ -30,6 +31,44 @@ def _check_int(name, value, minimum):
         raise ValueError(
             f"`{name}` must be an int >= {minimum}. Received: {name}={value!r}"
         )
+
+
+class _SentencepieceModel(tf.saved_model.experimental.TrackableResource):
+    """The `SentencepieceOp` resource of one model, named by its content.
+
+    tensorflow-text creates the resource with an empty `shared_name`; after
+    `tf.saved_model.load` two such resources in one SavedModel (a
+    translator's source and target models) resolve to the same model, so
+    the target side detokenizes with the source pieces ("Invalid id", or
+    the wrong words: tensorflow/text issue 1304). A shared name made from
+    the model's SHA-256 keeps different models apart and lets equal models
+    share one resource.
+    """
+
+    def __init__(self, proto):
+        self._proto = proto
+        self._shared_name = (
+            "keras_seq_sentencepiece_" + hashlib.sha256(proto).hexdigest()
+        )
+        super().__init__()
+        _ = self.resource_handle  # creates the resource
+
+    def _create_resource(self):
+        # The op wrapper tensorflow-text loads from its own library.
+        from tensorflow_text.python.ops import sentencepiece_tokenizer
+
+        ops = sentencepiece_tokenizer.gen_sentencepiece_tokenizer
+        return ops.sentencepiece_op(
+            model=self._proto, shared_name=self._shared_name
+        )
+
+
+def _graph_tokenizer(proto):
+    """A `tensorflow_text.SentencepieceTokenizer` whose model resource
+    survives SaveModel export next to other SentencePiece models."""
+    tokenizer = tf_text.SentencepieceTokenizer(model=proto, out_type=tf.int32)
+    tokenizer._model_resource = _SentencepieceModel(proto)
+    return tokenizer
 
 
 def _pieces_of(proto):
@@ -105,9 +144,7 @@ class SentencePieceTokenizer(Tokenizer):
             normalization=normalization,
             **kwargs,
         )
-        self._sentencepiece = tf_text.SentencepieceTokenizer(
-            model=proto, out_type=tf.int32
-        )
+        self._sentencepiece = _graph_tokenizer(proto)
 
     @property
     def proto(self):

@@ -104,3 +104,40 @@ def test_exact_size_false_caps_the_vocabulary_on_a_small_corpus():
     processor = sentencepiece.SentencePieceProcessor(model_proto=small.proto)
     assert small.vocabulary_size == processor.get_piece_size() < 8000
     assert list(small.detokenize(small.tokenize(lines[:5]))) == lines[:5]
+
+
+def test_two_models_stay_apart_in_a_saved_model(tmp_path):
+    # tensorflow/text issue 1304: after tf.saved_model.load, a second
+    # SentencePiece model in the same SavedModel read the first one's
+    # pieces (the target side of a translator detokenized with the source
+    # model). Compared with the sentencepiece package on each model.
+    english = SentencePieceTokenizer.from_corpus(
+        _lines("train.en.gz", 2000), vocabulary_size=8000, exact_size=False
+    )
+    german = SentencePieceTokenizer.from_corpus(
+        _lines("train.de.gz", 2000), vocabulary_size=8000, exact_size=False
+    )
+    assert english.vocabulary_size < german.vocabulary_size
+    module = tf.Module()
+    module.english, module.german = english, german
+    module.detokenize = tf.function(
+        lambda ids: german.detokenize(ids),
+        input_signature=[tf.TensorSpec([None, None], tf.int32)],
+    )
+    module.tokenize = tf.function(
+        lambda texts: english.tokenize(texts).to_tensor(),
+        input_signature=[tf.TensorSpec([None], tf.string)],
+    )
+    tf.saved_model.save(module, str(tmp_path / "both"))
+    loaded = tf.saved_model.load(str(tmp_path / "both"))
+    ids = [[german.vocabulary_size - 1, english.vocabulary_size + 5, 200]]
+    expected = sentencepiece.SentencePieceProcessor(
+        model_proto=german.proto
+    ).decode(ids[0])
+    out = loaded.detokenize(tf.constant(ids, tf.int32)).numpy()
+    assert [t.decode("utf-8") for t in out] == [expected]
+    english_ids = sentencepiece.SentencePieceProcessor(
+        model_proto=english.proto
+    ).encode("A dog runs in the grass.")
+    tokenized = loaded.tokenize(tf.constant(["A dog runs in the grass."]))
+    assert tokenized.numpy()[0].tolist() == english_ids
