@@ -78,8 +78,11 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     with open(train_csv, "rb") as f:
         user_bytes = f.read()
 
-    assert run_cli(output_dir, data_dir) == 0
-    printed = capsys.readouterr().out
+    code = run_cli(output_dir, data_dir)
+    captured = capsys.readouterr()
+    # On failure, the CLI's one-line error is the message.
+    assert code == 0, captured.err[-2000:]
+    printed = captured.out
     assert "] Trainer COMPLETE" in printed, printed
     assert "] Pusher COMPLETE" in printed, printed
     # The bad rows were reported (with their line numbers) and repaired or
@@ -138,7 +141,8 @@ def test_pipeline_runs_blesses_pushes_and_caches(tmp_path, capsys):
     assert correct / len(test_pairs) >= 0.98, (correct, len(test_pairs))
 
     # Second run over the same data: everything up to the Trainer is cached.
-    assert run_cli(output_dir, data_dir) == 0
+    code = run_cli(output_dir, data_dir)
+    assert code == 0, capsys.readouterr().err[-2000:]
     second = executions(metadata_path)[len(first) :]
     states = dict(second)
     for name in TRAINING_COMPONENTS:
