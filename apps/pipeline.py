@@ -8,7 +8,9 @@
         --serving-model-dir gs://bucket/serving/translator --image IMAGE
 
 `run` trains on your corpus (`--data-dir D`: `D/train/` and `D/eval/` with
-`*.csv` or `*.tsv` files, header `source,target`; D is only read) or, without
+`*.csv` or `*.tsv` files, header `source,target`; for `--dataset shapes`, a
+caption corpus: `captions.txt` and images in each, see
+`keras_seq_pipelines.caption_data`; D is only read) or, without
 `--data-dir`, on the `--dataset` corpus written to `<output-dir>/data`. The
 data check writes a clean copy to `<output-dir>/data_clean` (what ExampleGen
 reads) and stops on a missing or empty split, train/eval overlap or
@@ -66,14 +68,19 @@ def add_arguments(parser):
         "--num-train",
         type=int,
         default=None,
-        help="training pairs written (dates: 20,000; multi30k: all 29,000)",
+        help="training pairs written (dates: 20,000; multi30k: all 29,000; "
+        "shapes: 2,000 images)",
     )
     run.add_argument("--architecture", choices=configs.ARCHITECTURES)
     run.add_argument("--epochs", type=int)
     run.add_argument("--batch-size", type=int)
     run.add_argument("--train-steps", type=int, help="steps per epoch cap")
     run.add_argument("--bleu-threshold", type=float)
-    run.add_argument("--model-name", default="translator")
+    run.add_argument(
+        "--model-name",
+        help="name in TF Serving's <model>/<version>/ layout (default: "
+        "translator, or captioner for a caption corpus)",
+    )
     run.add_argument(
         "--distribution-strategy",
         choices=("auto", "mirrored", "one_device", "tpu"),
@@ -211,7 +218,18 @@ def write_data(args, output_dir):
             "--data-dir"
         )
     data_dir = os.path.join(output_dir, "data")
-    if args.dataset == "dates":
+    if args.dataset == "shapes":
+        from keras_seq_pipelines import caption_data
+
+        dataset_config, _ = configs.preset("shapes")
+        reports = caption_data.write_shapes(
+            data_dir,
+            num_train=args.num_train or 2000,
+            num_eval=300,
+            num_test=300,
+            image_size=dataset_config.image_size,
+        )
+    elif args.dataset == "dates":
         # The demo's corpus size: 20,000 training dates, 1,000 for
         # evaluation and 1,000 held out (data/test, for checking the pushed
         # model from outside the pipeline).
@@ -253,8 +271,13 @@ def _run(args):
     from keras_seq_pipelines import local_runner
 
     output_dir = os.path.abspath(args.output_dir)
-    data_dir = write_data(args, output_dir)
     dataset_config, model_config = _configs(args)
+    configs.check_task(dataset_config, model_config)
+    data_dir = write_data(args, output_dir)
+    if args.model_name is None:
+        args.model_name = (
+            "captioner" if dataset_config.task == "caption" else "translator"
+        )
     where = local_runner.paths(output_dir, args.model_name)
     progress = _Progress(
         where["metadata_path"], total=len(pipeline_component_ids())

@@ -6,9 +6,11 @@ how the translations are scored (evaluation); `ModelConfig` says which
 keras-seq model the Trainer builds, how it trains (the library's recipe:
 warm-up schedule, label smoothing, length-bucketed batches, best checkpoint
 by validation BLEU, resume after a kill) and how the exported Translator
-decodes. `PRESETS` holds the two corpora the pipeline ships with: the
+decodes. `PRESETS` holds the corpora the pipeline ships with: the
 built-in date corpus (words with their spacing kept, an attentional RNN;
-minutes on CPU) and Multi30k En-De (cased SentencePiece, a Transformer).
+minutes on CPU), Multi30k En-De (cased SentencePiece, a Transformer) and,
+for the captioning task, the generated shapes corpus (a Show, Attend and
+Tell captioner).
 
 Both dataclasses are turned into plain dicts (`to_dict`) because TFX passes
 them to the module files as JSON `custom_config`.
@@ -28,8 +30,19 @@ TARGET_LENGTH_KEY = "target_length"
 SOURCE_VOCAB_NAME = "source_vocab"
 TARGET_VOCAB_NAME = "target_vocab"
 
+# Caption corpora (task "caption"): the tf.Example features ExampleGen
+# reads and the transformed features the Trainer reads.
+IMAGE_KEY = "image"
+CAPTION_KEY = "caption"
+CAPTION_TEXT_KEY = "caption_text"
+CAPTION_LENGTH_KEY = "caption_length"
+CAPTION_VOCAB_NAME = "caption_vocab"
+
+TASKS = ("translation", "caption")
 TOKENIZATIONS = ("char", "word", "sentencepiece")
+# Translation models, then captioning models.
 ARCHITECTURES = ("rnn", "transformer")
+CAPTION_ARCHITECTURES = ("show_attend_tell",)
 DECODE_STRATEGIES = ("beam", "greedy")
 
 
@@ -45,7 +58,12 @@ class DatasetConfig:
     """How a corpus is tokenized, truncated and scored.
 
     Args:
-        name: corpus name (`"dates"`, `"multi30k"` or a user's own).
+        name: corpus name (`"dates"`, `"multi30k"`, `"shapes"` or a
+            user's own).
+        task: `"translation"` (text -> text, `train/` and `eval/` CSV or
+            TSV files) or `"caption"` (image -> text, Flickr8k-style
+            `captions.txt` files and images; see
+            `keras_seq_pipelines.caption_data`).
         tokenization: `"char"` (`keras_seq.text.CharTokenizer`), `"word"`
             (`WordTokenizer`: words and punctuation with their spacing
             kept) or `"sentencepiece"` (`SentencePieceTokenizer`, cased,
@@ -66,9 +84,16 @@ class DatasetConfig:
             (`"13a"` for words, `"char"` for character-level outputs).
         bleu_threshold: the evaluation blesses a model only if its corpus BLEU
             on the eval split reaches this value (0-100).
+        image_size: caption task: images are resized to this many pixels
+            square before the image encoder.
+
+    For captions, `tokenization` must be `"word"` (the captioner's
+    vocabulary is whitespace-separated words, so its space-joined output
+    is the caption text) and `max_target_length` counts BOS/EOS.
     """
 
     name: str = "dates"
+    task: str = "translation"
     tokenization: str = "word"
     source_lowercase: bool = True
     max_source_length: int = 16
@@ -77,8 +102,18 @@ class DatasetConfig:
     frequency_threshold: int = 1
     bleu_tokenize: str = "char"
     bleu_threshold: float = 50.0
+    image_size: int = 48
 
     def __post_init__(self):
+        if self.task not in TASKS:
+            raise ValueError(
+                f"`task` must be one of {TASKS}. Received: task={self.task!r}"
+            )
+        if self.task == "caption" and self.tokenization != "word":
+            raise ValueError(
+                "Captions are tokenized into words (`tokenization='word'`). "
+                f"Received: tokenization={self.tokenization!r}"
+            )
         if self.tokenization not in TOKENIZATIONS:
             raise ValueError(
                 f"`tokenization` must be one of {TOKENIZATIONS}. "
@@ -89,6 +124,7 @@ class DatasetConfig:
             "max_target_length",
             "vocabulary_size",
             "frequency_threshold",
+            "image_size",
         ):
             _check_positive(name, getattr(self, name))
         if self.max_target_length < 2:
@@ -111,9 +147,11 @@ class ModelConfig:
     """Which keras-seq model the Trainer builds and how it trains.
 
     Args:
-        architecture: `"rnn"` (`keras_seq.models.RNNSeq2Seq` with Luong
-            attention) or `"transformer"`
-            (`keras_seq.models.TransformerSeq2Seq`).
+        architecture: translation: `"rnn"` (`keras_seq.models.RNNSeq2Seq`
+            with Luong attention) or `"transformer"`
+            (`keras_seq.models.TransformerSeq2Seq`); captioning:
+            `"show_attend_tell"` (`keras_seq.models.ShowAttendTellCaptioner`
+            over `keras_seq.layers.ImageFeatureEncoder`).
         model_kwargs: extra constructor arguments of the model class (sizes,
             attention score, dropout...), passed through unchanged.
         epochs: passes over the training split.
@@ -159,9 +197,10 @@ class ModelConfig:
     seed: int | None = 0
 
     def __post_init__(self):
-        if self.architecture not in ARCHITECTURES:
+        if self.architecture not in ARCHITECTURES + CAPTION_ARCHITECTURES:
             raise ValueError(
-                f"`architecture` must be one of {ARCHITECTURES}. "
+                "`architecture` must be one of "
+                f"{ARCHITECTURES + CAPTION_ARCHITECTURES}. "
                 f"Received: architecture={self.architecture!r}"
             )
         for name in ("epochs", "batch_size", "beam_width"):
@@ -297,7 +336,52 @@ PRESETS = {
             length_penalty=0.6,
         ),
     ),
+    # Image captioning on the generated shapes corpus (Xu et al. 2015):
+    # the settings of `keras-seq demo --task caption`.
+    "shapes": (
+        DatasetConfig(
+            name="shapes",
+            task="caption",
+            tokenization="word",
+            source_lowercase=False,
+            max_source_length=1,
+            max_target_length=16,
+            vocabulary_size=1000,
+            frequency_threshold=1,
+            bleu_tokenize="13a",
+            bleu_threshold=50.0,
+            image_size=48,
+        ),
+        ModelConfig(
+            architecture="show_attend_tell",
+            model_kwargs={
+                "filters": [16, 32, 64],
+                "embedding_dim": 32,
+                "hidden_dim": 128,
+                "attention_units": 64,
+            },
+            epochs=5,
+            batch_size=32,
+            learning_rate=3e-3,
+            decode_strategy="greedy",
+        ),
+    ),
 }
+
+
+def check_task(dataset_config, model_config):
+    """Raises a `ValueError` if the model cannot do the corpus' task."""
+    expected = (
+        CAPTION_ARCHITECTURES
+        if dataset_config.task == "caption"
+        else ARCHITECTURES
+    )
+    if model_config.architecture not in expected:
+        raise ValueError(
+            f"The {dataset_config.task} task of corpus "
+            f"{dataset_config.name!r} needs an architecture in {expected}. "
+            f"Received: architecture={model_config.architecture!r}"
+        )
 
 
 def preset(name):

@@ -17,6 +17,7 @@ The blessing carries the custom properties the rest of TFX reads: `blessed`
 """
 
 import glob
+import hashlib
 import json
 import os
 
@@ -90,14 +91,30 @@ def decide_blessing(bleu, threshold, baseline_bleu=None):
     )
 
 
-def read_raw_pairs(examples_uri_or_files, source_key, target_key):
-    """Raw `(source, target)` strings of ExampleGen's gzipped tf.Examples.
+# Per task: the serving signature's input and output names and the raw
+# tf.Example features of the eval split (input, reference).
+SIGNATURES = {
+    "translation": (
+        "text",
+        "translation",
+        configs.SOURCE_KEY,
+        configs.TARGET_KEY,
+    ),
+    "caption": ("images", "caption", configs.IMAGE_KEY, configs.CAPTION_KEY),
+}
+
+
+def read_raw_pairs(
+    examples_uri_or_files, source_key, target_key, decode_source=True
+):
+    """Raw `(source, target)` values of ExampleGen's gzipped tf.Examples.
 
     Args:
         examples_uri_or_files: a split folder or a list of files.
+        decode_source: False keeps the source as bytes (encoded images).
 
     Returns:
-        two lists of `str`; a missing field gives "".
+        two lists (`str`, or `bytes` sources); a missing field gives "".
     """
     if isinstance(examples_uri_or_files, str):
         files = sorted(glob.glob(os.path.join(examples_uri_or_files, "*")))
@@ -112,27 +129,63 @@ def read_raw_pairs(examples_uri_or_files, source_key, target_key):
             fields.append(
                 values[0].decode("utf-8", errors="replace") if values else ""
             )
+            if key == source_key and not decode_source:
+                fields[-1] = values[0] if values else b""
         sources.append(fields[0])
         targets.append(fields[1])
     return sources, targets
 
 
-def translate_with_saved_model(saved_model_dir, sentences, batch_size=64):
-    """Translations of `sentences` by a SavedModel's `serving_default`."""
+def run_saved_model(
+    saved_model_dir,
+    inputs,
+    batch_size=64,
+    input_key="text",
+    output_key="translation",
+):
+    """The `output_key` strings a SavedModel's `serving_default` returns
+    for `inputs` (sentences, or encoded images for a captioner)."""
     # Registers the TF Text ops the SavedModel runs.
     import keras_seq.text.text_utils  # noqa: F401
 
     signature = tf.saved_model.load(saved_model_dir).signatures[
         "serving_default"
     ]
-    translations = []
-    for start in range(0, len(sentences), batch_size):
-        batch = tf.constant(sentences[start : start + batch_size])
-        outputs = signature(text=batch)
-        translations.extend(
-            t.decode("utf-8") for t in outputs["translation"].numpy()
-        )
-    return translations
+    outputs = []
+    for start in range(0, len(inputs), batch_size):
+        batch = tf.constant(inputs[start : start + batch_size], tf.string)
+        result = signature(**{input_key: batch})
+        outputs.extend(t.decode("utf-8") for t in result[output_key].numpy())
+    return outputs
+
+
+def translate_with_saved_model(saved_model_dir, sentences, batch_size=64):
+    """Translations of `sentences` by a SavedModel's `serving_default`."""
+    return run_saved_model(saved_model_dir, sentences, batch_size)
+
+
+def group_references(sources, references):
+    """`(unique sources, [references of each])`, in first-seen order: an
+    image with k captions is scored once, against its k references."""
+    grouped = {}
+    for source, reference in zip(sources, references):
+        grouped.setdefault(source, []).append(reference)
+    return list(grouped), list(grouped.values())
+
+
+def reference_streams(reference_lists):
+    """sacrebleu's reference streams (one list per reference position).
+
+    Sources with fewer references repeat their first one, which changes
+    neither BLEU (n-gram counts are clipped by the maximum over the
+    references; the closest reference length is unchanged) nor chrF (the
+    best-scoring reference counts).
+    """
+    width = max(len(refs) for refs in reference_lists)
+    return [
+        [refs[k] if k < len(refs) else refs[0] for refs in reference_lists]
+        for k in range(width)
+    ]
 
 
 def evaluate_saved_model(
@@ -142,50 +195,77 @@ def evaluate_saved_model(
     bleu_tokenize="13a",
     lowercase=False,
     batch_size=64,
+    task="translation",
 ):
-    """Translates and scores as the field reports it.
+    """Translates (or captions) and scores as the field reports it.
 
     sacreBLEU on the cased, detokenized output (`bleu`, with its signature
     string), chrF (`chrf`), and lower-cased BLEU as an extra column
     (`bleu_lowercase`). With `lowercase=True` the main `bleu` is
     case-insensitive too (for models trained on lower-cased targets).
+    For captions, `sources` are encoded images; repeated images are
+    captioned once and scored against all their references.
 
     Returns:
-        `(metrics dict, translations)`.
+        `(metrics dict, outputs, sources, reference lists)`: one output
+        and one list of references per (unique) source.
     """
-    translations = translate_with_saved_model(
-        saved_model_dir, sources, batch_size
-    )
-    if len(translations) != len(references) or not references:
+    if task not in SIGNATURES:
         raise ValueError(
-            "Need one reference per translation and at least one. Received: "
-            f"{len(translations)} translations, {len(references)} references"
+            f"`task` must be one of {sorted(SIGNATURES)}. Received: "
+            f"task={task!r}"
         )
+    if len(sources) != len(references) or not references:
+        raise ValueError(
+            "Need one reference per source and at least one. Received: "
+            f"{len(sources)} sources, {len(references)} references"
+        )
+    if task == "caption":
+        sources, reference_lists = group_references(sources, references)
+    else:
+        reference_lists = [[r] for r in references]
+    input_key, output_key = SIGNATURES[task][:2]
+    outputs = run_saved_model(
+        saved_model_dir, sources, batch_size, input_key, output_key
+    )
+    streams = reference_streams(reference_lists)
     bleu = sacrebleu.metrics.BLEU(tokenize=bleu_tokenize, lowercase=lowercase)
-    bleu_score = bleu.corpus_score(translations, [references])
+    bleu_score = bleu.corpus_score(outputs, streams)
     bleu_lower = sacrebleu.corpus_bleu(
-        translations, [references], tokenize=bleu_tokenize, lowercase=True
+        outputs, streams, tokenize=bleu_tokenize, lowercase=True
     )
     chrf = sacrebleu.metrics.CHRF()
-    chrf_score = chrf.corpus_score(translations, [references])
+    chrf_score = chrf.corpus_score(outputs, streams)
 
     def norm(text):
         text = " ".join(text.split())
         return text.lower() if lowercase else text
 
-    exact = sum(norm(h) == norm(r) for h, r in zip(translations, references))
+    exact = sum(
+        any(norm(h) == norm(r) for r in refs)
+        for h, refs in zip(outputs, reference_lists)
+    )
     metrics = {
         "bleu": bleu_score.score,
         "bleu_signature": str(bleu.get_signature()),
         "chrf": chrf_score.score,
         "chrf_signature": str(chrf.get_signature()),
         "bleu_lowercase": bleu_lower.score,
-        "exact_match": exact / len(references),
-        "num_examples": len(references),
+        "exact_match": exact / len(outputs),
+        "num_examples": len(outputs),
         "bleu_tokenize": bleu_tokenize,
         "lowercase": lowercase,
+        "task": task,
     }
-    return metrics, translations
+    return metrics, outputs, sources, reference_lists
+
+
+def _source_column(source):
+    """How translations.tsv names a source: the text, or an image's
+    SHA-256 prefix."""
+    if isinstance(source, bytes):
+        return "image:" + hashlib.sha256(source).hexdigest()[:16]
+    return source
 
 
 class BleuEvaluatorSpec(types.ComponentSpec):
@@ -197,6 +277,7 @@ class BleuEvaluatorSpec(types.ComponentSpec):
         "lowercase": ExecutionParameter(type=int),
         "eval_split": ExecutionParameter(type=str),
         "batch_size": ExecutionParameter(type=int),
+        "task": ExecutionParameter(type=str),
     }
     INPUTS = {
         "examples": ChannelParameter(type=standard_artifacts.Examples),
@@ -233,17 +314,23 @@ class BleuEvaluatorExecutor(base_executor.BaseExecutor):
         split_uri = artifact_utils.get_split_uri(
             [examples], exec_properties["eval_split"]
         )
+        task = exec_properties.get("task") or "translation"
+        source_key, target_key = SIGNATURES[task][2:]
         sources, references = read_raw_pairs(
-            split_uri, configs.SOURCE_KEY, configs.TARGET_KEY
+            split_uri,
+            source_key,
+            target_key,
+            decode_source=task != "caption",
         )
         saved_model_dir = path_utils.serving_model_path(model.uri)
-        metrics, translations = evaluate_saved_model(
+        metrics, translations, sources, reference_lists = evaluate_saved_model(
             saved_model_dir,
             sources,
             references,
             bleu_tokenize=exec_properties["bleu_tokenize"],
             lowercase=bool(exec_properties["lowercase"]),
             batch_size=exec_properties["batch_size"],
+            task=task,
         )
         blessed, reason = decide_blessing(
             metrics["bleu"], exec_properties["bleu_threshold"], baseline_bleu
@@ -264,8 +351,8 @@ class BleuEvaluatorExecutor(base_executor.BaseExecutor):
         io_utils.write_string_file(
             os.path.join(evaluation.uri, TRANSLATIONS_FILENAME),
             "".join(
-                f"{s}\t{r}\t{h}\n"
-                for s, r, h in zip(sources, references, translations)
+                f"{_source_column(s)}\t{' | '.join(r)}\t{h}\n"
+                for s, r, h in zip(sources, reference_lists, translations)
             ),
         )
         evaluation.set_float_custom_property(BLEU_KEY, metrics["bleu"])
@@ -297,6 +384,9 @@ class BleuEvaluator(base_component.BaseComponent):
         lowercase: compare case-insensitively.
         eval_split: split of `examples` to score.
         batch_size: sentences per call of the SavedModel.
+        task: `"translation"` (`text` -> `translation`, features `source`
+            and `target`) or `"caption"` (`images` -> `caption`, features
+            `image` and `caption`).
     """
 
     SPEC_CLASS = BleuEvaluatorSpec
@@ -312,7 +402,13 @@ class BleuEvaluator(base_component.BaseComponent):
         lowercase=False,
         eval_split="eval",
         batch_size=64,
+        task="translation",
     ):
+        if task not in SIGNATURES:
+            raise ValueError(
+                f"`task` must be one of {sorted(SIGNATURES)}. Received: "
+                f"task={task!r}"
+            )
         if bleu_tokenize not in sacrebleu.BLEU.TOKENIZERS:
             raise ValueError(
                 "`bleu_tokenize` must be a sacrebleu tokenizer, one of "
@@ -328,6 +424,7 @@ class BleuEvaluator(base_component.BaseComponent):
             lowercase=int(bool(lowercase)),
             eval_split=eval_split,
             batch_size=int(batch_size),
+            task=task,
             evaluation=types.Channel(type=standard_artifacts.ModelEvaluation),
             blessing=types.Channel(type=standard_artifacts.ModelBlessing),
         )

@@ -4,6 +4,7 @@ Paths under `output_dir`:
 
     output_dir/data/{train,eval,test}/data.csv   built-in corpus (if used)
     output_dir/data_clean/{train,eval}/data.csv  checked copy ExampleGen reads
+                                   (data.tfrecord for a caption corpus)
     output_dir/tfx/                              component outputs
     output_dir/metadata.sqlite                   ML Metadata
     output_dir/serving/<model_name>/<version>/   pushed (blessed) SavedModels
@@ -97,12 +98,28 @@ def run_local(
 
     where = paths(output_dir, model_name)
     data_dir = os.path.abspath(data_dir or where["data_dir"])
-    data_dir, reports = data_check.check_data_dir(
-        data_dir,
-        where["clean_data_dir"],
-        eval_fraction=eval_fraction,
-        allow_anomalies=allow_anomalies,
-    )
+    if dataset_config is not None and dataset_config.task == "caption":
+        from keras_seq_pipelines import caption_data
+
+        if eval_fraction is not None:
+            raise ValueError(
+                "--eval-fraction is for translation corpora; a caption "
+                "corpus needs its own eval/ folder. Received: "
+                f"eval_fraction={eval_fraction}"
+            )
+        data_dir, reports = caption_data.check_caption_dir(
+            data_dir,
+            where["clean_data_dir"],
+            image_size=dataset_config.image_size,
+            allow_anomalies=allow_anomalies,
+        )
+    else:
+        data_dir, reports = data_check.check_data_dir(
+            data_dir,
+            where["clean_data_dir"],
+            eval_fraction=eval_fraction,
+            allow_anomalies=allow_anomalies,
+        )
     where["data_reports"] = reports
     where["pipeline_data_dir"] = data_dir
     if on_data_checked is not None:
@@ -234,6 +251,9 @@ EXAMPLE_INPUTS = {
 }
 
 
+CAPTION_DATASETS = ("shapes",)
+
+
 def summarize(where, dataset="dates"):
     """Human-readable lines about a finished run: evaluation, pushed model.
 
@@ -261,7 +281,8 @@ def summarize(where, dataset="dates"):
         lines.append(
             f"Evaluation: BLEU {metrics['bleu']:.2f}, exact match "
             f"{metrics['exact_match']:.1%} on {metrics['num_examples']} "
-            f"sentences; {'BLESSED' if metrics['blessed'] else 'NOT blessed'}"
+            f"{'images' if metrics.get('task') == 'caption' else 'sentences'}"
+            f"; {'BLESSED' if metrics['blessed'] else 'NOT blessed'}"
             f" ({metrics['reason']})"
         )
     from keras_seq_serving import versions
@@ -269,8 +290,30 @@ def summarize(where, dataset="dates"):
     model_dir = where["serving_model_dir"]
     served = versions.complete_versions(model_dir)
     served_path = served[-1][1] if served else None
-    example = EXAMPLE_INPUTS.get(dataset, "<a source sentence>")
-    try_line = f'Try: keras-seq translate --model-dir {model_dir} "{example}"'
+    if dataset in CAPTION_DATASETS:
+        saved = sorted(
+            glob.glob(
+                os.path.join(
+                    where["pipeline_root"],
+                    "Trainer",
+                    "model_run",
+                    "*",
+                    "captioner.keras",
+                )
+            ),
+            key=os.path.getmtime,
+        )
+        image = os.path.join(where["data_dir"], "test", "images", "000000.png")
+        try_line = (
+            "Try: keras-seq caption --model "
+            f"{saved[-1] if saved else '<run>/captioner.keras'} "
+            f"{image if os.path.exists(image) else '<image.png>'}"
+        )
+    else:
+        example = EXAMPLE_INPUTS.get(dataset, "<a source sentence>")
+        try_line = (
+            f'Try: keras-seq translate --model-dir {model_dir} "{example}"'
+        )
     if metrics_files and not metrics["blessed"]:
         lines.append(
             f"The new model was NOT blessed ({metrics['reason']}), so it was "

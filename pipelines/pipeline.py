@@ -1,6 +1,7 @@
 """The keras-seq TFX pipeline, as a pure function.
 
     CsvExampleGen -> StatisticsGen -> SchemaGen -> ExampleValidator
+    (ImportExampleGen of tf.Examples for a caption corpus)
                   -> AnomaliesGate (stops the run on anomalies)
                   -> Transform (tensorflow-text tokens, vocabularies)
                   -> Trainer (keras-seq model, SavedModel export)
@@ -44,6 +45,29 @@ COMPONENT_IDS = (
 )
 
 
+def _example_gen(data_dir, task):
+    """CSV text pairs (translation) or the tf.Example TFRecords of
+    `caption_data.check_caption_dir` (captions: encoded image + text)."""
+    if task == "caption":
+        from keras_seq_pipelines import caption_data
+
+        component, pattern = (
+            tfx.components.ImportExampleGen,
+            (caption_data.TFRECORD_FILENAME),
+        )
+    else:
+        component, pattern = tfx.components.CsvExampleGen, "*.csv"
+    return component(
+        input_base=data_dir,
+        input_config=tfx.proto.Input(
+            splits=[
+                tfx.proto.Input.Split(name=split, pattern=f"{split}/{pattern}")
+                for split in (data.TRAIN_SPLIT, data.EVAL_SPLIT)
+            ]
+        ),
+    )
+
+
 def create_pipeline(
     pipeline_name,
     pipeline_root,
@@ -68,7 +92,9 @@ def create_pipeline(
         pipeline_name: name recorded in ML Metadata.
         pipeline_root: folder (or bucket path) for component outputs.
         data_dir: folder with `train/*.csv` and `eval/*.csv` (header
-            `source,target`), as written by `keras_seq_pipelines.data`.
+            `source,target`), as written by `keras_seq_pipelines.data`; for
+            a caption corpus `train/data.tfrecord` and `eval/data.tfrecord`
+            (`caption_data.check_caption_dir`).
         serving_model_dir: Pusher destination; blessed models land in
             `serving_model_dir/<version>/`, so pass `<base>/<model_name>` for
             TF Serving's `<model_name>/<version>/` layout.
@@ -102,16 +128,9 @@ def create_pipeline(
     default_dataset, default_model = configs.preset("dates")
     dataset_config = dataset_config or default_dataset
     model_config = model_config or default_model
+    configs.check_task(dataset_config, model_config)
 
-    example_gen = tfx.components.CsvExampleGen(
-        input_base=data_dir,
-        input_config=tfx.proto.Input(
-            splits=[
-                tfx.proto.Input.Split(name=split, pattern=f"{split}/*.csv")
-                for split in (data.TRAIN_SPLIT, data.EVAL_SPLIT)
-            ]
-        ),
-    )
+    example_gen = _example_gen(data_dir, dataset_config.task)
     statistics_gen = tfx.components.StatisticsGen(
         examples=example_gen.outputs["examples"]
     )
@@ -178,6 +197,7 @@ def create_pipeline(
         bleu_threshold=dataset_config.bleu_threshold,
         bleu_tokenize=dataset_config.bleu_tokenize,
         eval_split=data.EVAL_SPLIT,
+        task=dataset_config.task,
     )
     pusher = tfx.components.Pusher(
         model=trainer.outputs["model"],

@@ -21,6 +21,10 @@ Outputs per row (what the Trainer reads):
   show up in the transformed statistics;
 - `source_unknown`, `target_unknown`: tokens that will map to [UNK]
   (word/char only; 0 for sentencepiece, which has byte fallback).
+
+For the caption task (`caption_features`): `image` (the encoded bytes,
+unchanged), `caption_text`, `caption_length`, and the `caption_vocab`
+vocabulary.
 """
 
 import tensorflow as tf
@@ -74,15 +78,9 @@ def split_tokens(texts, config, side):
     return text.WordTokenizer.split(texts, lowercase=lowercase, joiner=None)
 
 
-def _side(raw, config, side, vocab_name, outputs):
-    texts = as_text_vector(raw)
-    tokens = split_tokens(texts, config, side)
-    outputs[f"{side}_text"] = texts
-    outputs[f"{side}_length"] = tokens.row_lengths()
-    if config.tokenization == "sentencepiece":
-        outputs[f"{side}_unknown"] = tf.zeros_like(tokens.row_lengths())
-        return
-    vocabulary = tft.vocabulary(
+def _vocabulary(tokens, config, vocab_name):
+    """The full-pass vocabulary of `tokens` (a deferred file name)."""
+    return tft.vocabulary(
         tokens,
         top_k=config.vocabulary_size,
         # tft warns that a threshold of 1 is a no-op: pass None then.
@@ -93,6 +91,35 @@ def _side(raw, config, side, vocab_name, outputs):
         ),
         vocab_filename=vocab_name,
     )
+
+
+def caption_features(inputs, config):
+    """The caption task's transformed features.
+
+    The encoded image passes through unchanged (the Trainer and the served
+    captioner decode it with the same ops); the caption's words, split by
+    `keras_seq.text.WordTokenizer` (cased, punctuation glued with the
+    joiner), give `caption_length` and the vocabulary `caption_vocab`.
+    """
+    texts = as_text_vector(inputs[configs.CAPTION_KEY])
+    tokens = text.WordTokenizer.split(texts, lowercase=False)
+    _vocabulary(tokens, config, configs.CAPTION_VOCAB_NAME)
+    return {
+        configs.IMAGE_KEY: as_text_vector(inputs[configs.IMAGE_KEY]),
+        configs.CAPTION_TEXT_KEY: texts,
+        configs.CAPTION_LENGTH_KEY: tokens.row_lengths(),
+    }
+
+
+def _side(raw, config, side, vocab_name, outputs):
+    texts = as_text_vector(raw)
+    tokens = split_tokens(texts, config, side)
+    outputs[f"{side}_text"] = texts
+    outputs[f"{side}_length"] = tokens.row_lengths()
+    if config.tokenization == "sentencepiece":
+        outputs[f"{side}_unknown"] = tf.zeros_like(tokens.row_lengths())
+        return
+    vocabulary = _vocabulary(tokens, config, vocab_name)
     ids = tft.apply_vocabulary(
         tokens, deferred_vocab_filename_tensor=vocabulary, default_value=-1
     )
@@ -105,13 +132,16 @@ def preprocessing_fn(inputs, custom_config=None):
     """TFX Transform entry point (see the module docstring).
 
     Args:
-        inputs: dict of raw features `source` and `target` (strings).
+        inputs: dict of raw features `source` and `target` (strings), or
+            `image` (encoded bytes) and `caption` for the caption task.
         custom_config: `DatasetConfig.to_dict()`; defaults to the date corpus.
 
     Returns:
         dict of transformed features.
     """
     config = configs.DatasetConfig(**(custom_config or {}))
+    if config.task == "caption":
+        return caption_features(inputs, config)
     outputs = {}
     _side(
         inputs[configs.SOURCE_KEY],

@@ -1,5 +1,8 @@
 """Trainer module file: trains a keras-seq Translator and exports it.
 
+(For a caption corpus, `run_fn` hands over to
+`keras_seq_pipelines.caption_trainer`.)
+
 TFX's Trainer calls `run_fn(fn_args)`; `fn_args.custom_config` holds
 `{"dataset": DatasetConfig dict, "model": ModelConfig dict, "model_name",
 "distribution_strategy", "backup_root"}` (see pipelines/pipeline.py).
@@ -434,7 +437,13 @@ def run_fn(fn_args):
                 "train_steps": fn_args.train_steps,
             },
         )
-    _, history = train_and_export(
+    if dataset_config.task == "caption":
+        from keras_seq_pipelines import caption_trainer
+
+        train = caption_trainer.train_and_export
+    else:
+        train = train_and_export
+    _, history = train(
         fn_args.train_files,
         fn_args.eval_files,
         tf_transform_output,

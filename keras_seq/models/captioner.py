@@ -198,8 +198,16 @@ class Captioner(keras.Model):
 
     def detokenize_tensor(self, token_ids):
         """`(batch, steps)` ids -> `(batch,)` tf.string: the words before
-        the first [EOS] (or [PAD]) joined by spaces, [BOS] dropped."""
+        the first [EOS] (or [PAD]) joined by spaces, [BOS] dropped.
+
+        A word carrying the joiner "￭" of `keras_seq.text.WordTokenizer`
+        (a vocabulary made with `WordTokenizer.split`, e.g. "￭." for a
+        full stop glued to the word before) is glued back: "A dog runs."
+        """
         import tensorflow as tf
+
+        from keras_seq.text.text_utils import JOINER
+        from keras_seq.text.text_utils import join_words
 
         token_ids = tf.cast(token_ids, tf.int32)
         stop = tf.logical_or(
@@ -216,7 +224,7 @@ class Captioner(keras.Model):
             UNK_ID,
         )
         words = tf.ragged.boolean_mask(tf.gather(table, safe), keep)
-        return tf.strings.reduce_join(words, axis=1, separator=" ")
+        return join_words(words, JOINER)
 
     def caption_tensor(self, images):
         """Captions float32 `(batch, height, width, 3)` images in `[0, 1]`
