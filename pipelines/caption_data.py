@@ -11,8 +11,8 @@ image with k captions gives k training examples.) `write_shapes` writes the
 built-in generated shapes corpus in this layout. `check_caption_dir` reads
 every image once with `keras_seq.datasets.decode_image` (the conversions
 and checks the served captioner applies), drops what cannot be used
-(missing, empty, undecodable or too large images; empty captions) and
-reports it, and writes the clean copy ExampleGen ingests:
+(missing, empty, undecodable or too large images) and reports it, and
+writes the clean copy ExampleGen ingests:
 
     clean/{train,eval}/data.tfrecord   tf.Examples {image: encoded bytes,
                                        caption: text}
@@ -107,8 +107,10 @@ def check_split(data_dir, split, image_size, max_pixels=None):
     """Reads and checks one split.
 
     Returns:
-        `([(image bytes, caption)], DataReport)`; bad images and empty
-        captions are dropped and listed in the report.
+        `([(image bytes, caption)], DataReport)`; unusable images are
+        dropped and listed in the report (a malformed captions line, e.g.
+        an empty caption, raises the reader's `ValueError` naming the
+        file and line).
     """
     report = DataReport(split=split)
     folder = os.path.join(data_dir, split)
@@ -116,9 +118,6 @@ def check_split(data_dir, split, image_size, max_pixels=None):
     for row, (name, caption) in enumerate(read_split(data_dir, split), 1):
         report.lines += 1
         caption = " ".join(caption.split())
-        if not caption:
-            report.drop("skipped_empty", None, row, f"{name}: empty caption")
-            continue
         path = os.path.join(folder, name)
         if name not in checked:
             checked[name] = _read_checked(path, image_size, max_pixels)

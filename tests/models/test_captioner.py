@@ -307,3 +307,25 @@ def test_fit_trains_the_model():
     history = captioner.fit(x, target_out, epochs=3, verbose=0)
     losses = history.history["loss"]
     assert losses[-1] < losses[0]
+
+
+def test_joiner_words_are_glued_back(model):
+    # A vocabulary made by WordTokenizer.split (the pipeline's) marks
+    # punctuation glued to the word before with the joiner "￭".
+    words = list(SHAPES_VOCABULARY)
+    words[4], words[5] = "A", "￭."
+    captioner = Captioner(model, words)
+    ids = np.array([[4, 6, 5, 3, 7], [5, 4, 3, 0, 0], [4, 5, 5, 6, 3]])
+    expected = []
+    for row in ids.tolist():
+        text = ""
+        for token in row:
+            if token in (0, 3):
+                break
+            word = words[token]
+            # Written here: a joiner word attaches without its space.
+            text += word[1:] if word.startswith("￭") else " " + word
+        expected.append(text.strip())
+    got = [t.decode() for t in captioner.detokenize_tensor(ids).numpy()]
+    assert got == expected
+    assert got[0] == f"A {words[6]}."
