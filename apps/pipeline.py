@@ -351,7 +351,8 @@ def _quiet_logs(verbose):
     from absl import logging as absl_logging
 
     absl_logging.set_verbosity(absl_logging.ERROR)
-    for name in ("tensorflow", "apache_beam", "tfx"):
+    # Beam warns on the root logger at import ("crcmod package not found").
+    for name in ("", "tensorflow", "apache_beam", "tfx"):
         logging.getLogger(name).setLevel(logging.ERROR)
 
 

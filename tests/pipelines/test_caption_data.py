@@ -218,3 +218,21 @@ def test_task_and_architecture_must_match():
         configs.DatasetConfig(task="caption", tokenization="char")
     with pytest.raises(ValueError, match="`task` must be one of"):
         configs.DatasetConfig(task="speech")
+
+
+def test_cli_errors_are_one_line(tmp_path, capsys):
+    from keras_seq_apps import cli
+
+    (tmp_path / "mine" / "train").mkdir(parents=True)
+    base = ["pipeline", "run", "--dataset", "shapes", "--quiet"]
+    out = ["--output-dir", str(tmp_path / "out")]
+    code = cli.main(base + ["--data-dir", str(tmp_path / "mine")] + out)
+    err = capsys.readouterr().err
+    assert code == 2
+    assert len(err.strip().splitlines()) == 1, err
+    assert "no train/captions.txt" in err and str(tmp_path / "mine") in err
+    code = cli.main(base + ["--architecture", "transformer"] + out)
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    assert "needs an architecture in ('show_attend_tell',)" in err
+    assert not (tmp_path / "out" / "data").exists()  # nothing written
