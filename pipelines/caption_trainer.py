@@ -44,23 +44,13 @@ ENCODER_KWARGS = (
 
 def read_examples(file_patterns):
     """`(encoded images, captions)` of transformed examples (bytes, str)."""
-    from keras_seq_pipelines.trainer import _expand
+    from keras_seq_pipelines.trainer import read_string_features
 
-    spec = {
-        configs.IMAGE_KEY: tf.io.FixedLenFeature([], tf.string),
-        configs.CAPTION_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
-    }
-    dataset = tf.data.TFRecordDataset(
-        _expand(file_patterns), compression_type="GZIP"
+    values = read_string_features(
+        file_patterns, (configs.IMAGE_KEY, configs.CAPTION_TEXT_KEY)
     )
-    images, captions = [], []
-    parse = lambda records: tf.io.parse_example(records, spec)  # noqa: E731
-    for batch in dataset.batch(1024).map(parse):
-        images.extend(batch[configs.IMAGE_KEY].numpy())
-        captions.extend(
-            c.decode("utf-8") for c in batch[configs.CAPTION_TEXT_KEY].numpy()
-        )
-    return images, captions
+    captions = [c.decode("utf-8") for c in values[configs.CAPTION_TEXT_KEY]]
+    return values[configs.IMAGE_KEY], captions
 
 
 def build_tokenizer(tf_transform_output):

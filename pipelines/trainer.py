@@ -56,26 +56,26 @@ def _expand(patterns):
     return files
 
 
-def read_texts(file_patterns):
-    """`(sources, targets)` lists of `str` of transformed examples."""
-    spec = {
-        configs.SOURCE_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
-        configs.TARGET_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
-    }
+def read_string_features(file_patterns, keys):
+    """`{key: [bytes, ...]}` of scalar string features of transformed
+    (gzipped) examples, in file order."""
+    spec = {key: tf.io.FixedLenFeature([], tf.string) for key in keys}
     dataset = tf.data.TFRecordDataset(
         _expand(file_patterns), compression_type="GZIP"
     )
-    sources, targets = [], []
-    for batch in dataset.batch(4096).map(
-        lambda r: tf.io.parse_example(r, spec)
-    ):
-        sources.extend(
-            t.decode("utf-8") for t in batch[configs.SOURCE_TEXT_KEY].numpy()
-        )
-        targets.extend(
-            t.decode("utf-8") for t in batch[configs.TARGET_TEXT_KEY].numpy()
-        )
-    return sources, targets
+    values = {key: [] for key in keys}
+    parse = lambda records: tf.io.parse_example(records, spec)  # noqa: E731
+    for batch in dataset.batch(4096).map(parse):
+        for key in keys:
+            values[key].extend(batch[key].numpy())
+    return values
+
+
+def read_texts(file_patterns):
+    """`(sources, targets)` lists of `str` of transformed examples."""
+    keys = (configs.SOURCE_TEXT_KEY, configs.TARGET_TEXT_KEY)
+    values = read_string_features(file_patterns, keys)
+    return tuple([t.decode("utf-8") for t in values[k]] for k in keys)
 
 
 def build_tokenizers(dataset_config, tf_transform_output, train_files):
