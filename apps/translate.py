@@ -21,6 +21,8 @@ so.
 import os
 import sys
 
+from keras_seq_apps.saved_model_session import SessionModel
+
 
 def add_arguments(parser):
     parser.add_argument(
@@ -55,72 +57,13 @@ def add_arguments(parser):
     )
 
 
-def latest_version_dir(model_dir):
-    """`model_dir` itself if it is a SavedModel, else its newest complete
-    version (`keras_seq_serving.versions`: a half-copied newer folder is
-    skipped with a warning, as TF Serving keeps serving the last version
-    it could load)."""
-    import warnings
-
-    from keras_seq_serving import versions
-
-    if not os.path.isdir(model_dir):
-        raise ValueError(
-            "`--model-dir` does not exist or is not a folder. Received: "
-            f"model_dir={model_dir!r}"
-        )
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", versions.IncompleteVersionWarning)
-        path = versions.resolve_saved_model(model_dir)
-    for warning in caught:
-        print(f"keras-seq: warning: {warning.message}", file=sys.stderr)
-    return path
-
-
-class SavedModelTranslator:
-    """Runs a SavedModel's signatures through the TF1 session API, the
-    loader TF Serving itself uses (so what this prints is what the server
-    would answer)."""
-
-    def __init__(self, model_dir):
-        import tensorflow as tf
-        import tensorflow_text  # noqa: F401  (registers the TF Text ops)
-
-        self.path = latest_version_dir(model_dir)
-        # The TF1 loader logs a deprecation notice: not for the user.
-        tf.get_logger().setLevel("ERROR")
-        self._graph = tf.Graph()
-        self._session = tf.compat.v1.Session(graph=self._graph)
-        try:
-            with self._graph.as_default():
-                meta_graph = tf.compat.v1.saved_model.loader.load(
-                    self._session, ["serve"], self.path
-                )
-        except (OSError, ValueError, RuntimeError, tf.errors.OpError) as error:
-            detail = " ".join(str(error).split())[:200]
-            raise ValueError(
-                "Could not load the SavedModel "
-                f"({type(error).__name__}: {detail}). Received: "
-                f"model_dir={self.path!r}"
-            ) from None
-        self.signatures = dict(meta_graph.signature_def)
-        if "serving_default" not in self.signatures:
-            raise ValueError(
-                "The SavedModel has no serving_default signature. Received: "
-                f"model_dir={self.path!r}"
-            )
+class SavedModelTranslator(SessionModel):
+    """A translator SavedModel run through the TF1 session API, the loader
+    TF Serving itself uses (so what this prints is what the server would
+    answer)."""
 
     def _run(self, name, sentences):
-        import numpy as np
-
-        signature = self.signatures[name]
-        fetches = {k: v.name for k, v in signature.outputs.items()}
-        feeds = {
-            signature.inputs["text"].name: np.array(
-                [s.encode("utf-8") for s in sentences], dtype=object
-            )
-        }
-        return self._session.run(fetches, feed_dict=feeds)
+        return self.run(name, "text", [s.encode("utf-8") for s in sentences])
 
     def translate(self, sentences, batch_size=64):
         texts, truncated = [], []

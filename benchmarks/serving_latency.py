@@ -45,7 +45,7 @@ def main():
     import tensorflow_text  # noqa: F401
 
     from keras_seq.datasets import load_dates
-    from keras_seq_apps.translate import latest_version_dir
+    from keras_seq_apps.saved_model_session import latest_version_dir
 
     path = latest_version_dir(args.model_dir)
     sentences = [s for s, _ in load_dates(0, 0, 64, seed=7)["test"]]

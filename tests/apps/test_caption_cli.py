@@ -124,3 +124,40 @@ def test_demo_caption_writes_every_artifact(tmp_path):
     assert summary["num_train"] == 200 and summary["epochs"] == 1
     assert 0.0 <= summary["exact_match"] <= 1.0
     assert Captioner.load(str(out / "captioner.keras")).image_size == (48, 48)
+
+
+def test_model_dir_runs_the_exported_captioner(saved, tmp_path):
+    # The exported SavedModel (as the caption pipeline pushes it, in a
+    # <model_name>/<version>/ folder), through the session API, prints
+    # what the saved Captioner prints in Python, scores included.
+    captioner = Captioner.load(saved["model"])
+    captioner.export(str(tmp_path / "captioner" / "7"))
+    result = _run(
+        "caption",
+        "--model-dir",
+        str(tmp_path / "captioner"),
+        "--scores",
+        *saved["images"],
+    )
+    assert result.returncode == 0, result.stderr
+    expected = captioner.caption(saved["images"], return_scores=True)
+    rows = [line.split("\t") for line in result.stdout.strip().splitlines()]
+    assert [r[:2] for r in rows] == [
+        [p, e["caption"]] for p, e in zip(saved["images"], expected)
+    ]
+    assert [float(r[2]) for r in rows] == pytest.approx(
+        [e["score"] for e in expected], abs=1e-4
+    )
+    # Bad input: one line each.
+    empty = saved["folder"] / "empty.png"
+    empty.write_bytes(b"")
+    model_dir = str(tmp_path / "captioner")
+    for argv, message in [
+        ([str(empty)], f"Image {str(empty)!r} is empty (0 bytes)"),
+        (["missing.png"], "Image file not found"),
+        (["--strategy", "beam", saved["images"][0]], "need --model"),
+    ]:
+        result = _run("caption", "--model-dir", model_dir, *argv)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+        assert message in result.stderr
