@@ -291,22 +291,9 @@ def summarize(where, dataset="dates"):
     served = versions.complete_versions(model_dir)
     served_path = served[-1][1] if served else None
     if dataset in CAPTION_DATASETS:
-        saved = sorted(
-            glob.glob(
-                os.path.join(
-                    where["pipeline_root"],
-                    "Trainer",
-                    "model_run",
-                    "*",
-                    "captioner.keras",
-                )
-            ),
-            key=os.path.getmtime,
-        )
         image = os.path.join(where["data_dir"], "test", "images", "000000.png")
         try_line = (
-            "Try: keras-seq caption --model "
-            f"{saved[-1] if saved else '<run>/captioner.keras'} "
+            f"Try: keras-seq caption --model-dir {model_dir} "
             f"{image if os.path.exists(image) else '<image.png>'}"
         )
     else:

@@ -149,7 +149,8 @@ def test_corpus_errors_name_the_problem(corpus, tmp_path):
 
 def test_eval_images_in_train_stop_the_run(corpus, tmp_path):
     data_dir, images = corpus
-    write_split(str(data_dir / "eval"), {"b.png": images["a"]}, ["b.png#0\tx\n"])
+    eval_dir = str(data_dir / "eval")
+    write_split(eval_dir, {"b.png": images["a"]}, ["b.png#0\tx\n"])
     with pytest.raises(ValueError, match="1 of the 1 eval images"):
         caption_data.check_caption_dir(
             str(data_dir), str(tmp_path / "clean"), image_size=32
@@ -195,7 +196,10 @@ def test_multi_reference_bleu_matches_sacrebleu():
     ours = sacrebleu.corpus_bleu(hypotheses, streams).score
     direct = sacrebleu.corpus_bleu(
         hypotheses,
-        [["a red circle", "a blue square"], ["the red circle", "a blue square"]],
+        [
+            ["a red circle", "a blue square"],
+            ["the red circle", "a blue square"],
+        ],
     ).score
     assert ours == pytest.approx(direct)
     # Duplicating a reference does not change BLEU.

@@ -80,7 +80,7 @@ def test_caption_pipeline_trains_evaluates_and_pushes(tmp_path, capsys):
     assert "empty (0 bytes)" in printed
     assert "] Trainer COMPLETE" in printed
     assert "] Pusher COMPLETE" in printed
-    assert "Try: keras-seq caption --model " in printed
+    assert "Try: keras-seq caption --model-dir " in printed
 
     pushed = glob.glob(os.path.join(output_dir, "serving", "captioner", "*"))
     pushed = [p for p in pushed if os.path.basename(p).isdigit()]
