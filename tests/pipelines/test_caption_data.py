@@ -60,8 +60,10 @@ def read_clean(path):
 
 @pytest.fixture
 def corpus(tmp_path):
-    good, grey, rgba = png((20, 30, 3), 1), png((16, 16, 1), 2), png(
-        (16, 16, 4), 3
+    good, grey, rgba = (
+        png((20, 30, 3), 1),
+        png((16, 16, 1), 2),
+        png((16, 16, 4), 3),
     )
     write_split(
         str(tmp_path / "corpus" / "train"),
