@@ -76,7 +76,9 @@ def main():
             label=label or path,
         )
     axes.set_xlabel("training minutes (2 CPU cores)")
-    axes.set_ylabel("validation BLEU (greedy, cased sacreBLEU)")
+    axes.set_ylabel(
+        "validation BLEU (greedy, cased sacreBLEU)\n(the sentences the log scored)"
+    )
     axes.set_title(args.title)
     axes.grid(alpha=0.3)
     axes.legend(loc="lower right")
