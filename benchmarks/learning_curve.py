@@ -77,7 +77,8 @@ def main():
         )
     axes.set_xlabel("training minutes (2 CPU cores)")
     axes.set_ylabel(
-        "validation BLEU (greedy, cased sacreBLEU)\n(the sentences the log scored)"
+        "validation BLEU (greedy, cased sacreBLEU)\n"
+        "(the sentences the log scored)"
     )
     axes.set_title(args.title)
     axes.grid(alpha=0.3)
