@@ -36,6 +36,7 @@ def load_task(path, cls, what, register):
             f"archive (a zip file). Received: path={path!r}"
         )
     register()
+    _register_training_objects()
     try:
         model = keras.saving.load_model(path, safe_mode=True)
     except (OSError, KeyError, TypeError, ValueError) as error:
@@ -49,3 +50,13 @@ def load_task(path, cls, what, register):
             f"Received: {type(model).__name__} from path={path!r}"
         )
     return model
+
+
+def _register_training_objects():
+    """Imports the keras-seq classes a compiled model's saved training
+    configuration can name (the learning-rate schedule inside the
+    optimizer, the masked losses and metrics): a model saved after
+    `compile(Adam(TransformerSchedule(...)), ...)` must load in a fresh
+    process too."""
+    from keras_seq import metrics  # noqa: F401
+    from keras_seq import optimizers  # noqa: F401

@@ -178,3 +178,36 @@ def test_constructor_errors(translator):
         Translator(model, source, CharTokenizer.from_corpus(["12"]))
     with pytest.raises(ValueError, match="source vocabulary"):
         Translator(model, CharTokenizer.from_corpus(["12"]), target)
+
+
+def test_compiled_model_loads_in_a_fresh_process(translator, tmp_path):
+    # A Translator whose model was compiled with the keras-seq schedule,
+    # loss and metric (as the pipeline's Trainer does) loads where none of
+    # those modules were imported before (a new Python process).
+    import subprocess
+    import sys
+
+    from keras_seq.metrics import MaskedAccuracy
+    from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
+    from keras_seq.optimizers import TransformerSchedule
+
+    translator.seq2seq.compile(
+        keras.optimizers.Adam(TransformerSchedule(8, warmup_steps=10)),
+        MaskedSparseCategoricalCrossentropy(label_smoothing=0.1),
+        metrics=[MaskedAccuracy()],
+    )
+    path = str(tmp_path / "compiled.keras")
+    translator.save(path)
+    code = (
+        "import sys; from keras_seq.models import Translator; "
+        "print(Translator.load(sys.argv[1]).translate(sys.argv[2:]))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, path, *SOURCES],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip() == str(translator.translate(SOURCES))
