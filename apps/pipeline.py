@@ -117,10 +117,13 @@ class _Progress(threading.Thread):
     the components do to Python logging.
     """
 
-    def __init__(self, metadata_path, total, stream=sys.stdout):
+    def __init__(self, metadata_path, total, stream=None):
         super().__init__(daemon=True)
         self.metadata_path = metadata_path
         self.total = total
+        # None: the `sys.stdout` of the moment of printing. A default of
+        # `sys.stdout` would be the stream at import time, which a caller
+        # may have replaced and closed since (a test's captured output).
         self.stream = stream
         self.stop = threading.Event()
         self.states = {}
@@ -166,7 +169,7 @@ class _Progress(threading.Thread):
             detail = "..." if state == "RUNNING" else f"{state} ({took:.0f} s)"
             print(
                 f"[{index}/{self.total}] {name} {detail}",
-                file=self.stream,
+                file=self.stream or sys.stdout,
                 flush=True,
             )
 

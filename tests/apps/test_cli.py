@@ -125,3 +125,32 @@ def test_usage_errors_exit_2(argv):
     result = _run(*argv)
     assert result.returncode == 2
     assert b"usage: keras-seq" in result.stderr
+
+
+def test_pipeline_progress_prints_to_the_current_stdout(monkeypatch, capsys):
+    # The progress lines go to the stdout of the moment they are printed,
+    # not to the one of the moment `keras_seq_apps.pipeline` was imported
+    # (a stream since closed made the e2e pipeline tests' run fail with
+    # status 2 when an earlier test had imported the module under capsys).
+    import importlib
+    import io
+    import sys
+    import types
+
+    from keras_seq_apps import pipeline
+
+    real, sys.stdout = sys.stdout, io.StringIO()
+    try:
+        pipeline = importlib.reload(pipeline)
+    finally:
+        stale, sys.stdout = sys.stdout, real
+        stale.close()
+    progress = pipeline._Progress("unused.sqlite", total=1)
+    execution = types.SimpleNamespace(
+        create_time_since_epoch=0, last_update_time_since_epoch=2000
+    )
+    answers = iter([[], [(1, "Trainer", "COMPLETE", execution)]])
+    monkeypatch.setattr(progress, "_executions", lambda: next(answers))
+    progress.poll()  # remembers where this run's executions start
+    progress.poll()
+    assert capsys.readouterr().out == "[1/1] Trainer COMPLETE (2 s)\n"
