@@ -64,12 +64,21 @@ def parse_args():
     parser.add_argument(
         "--figure", default="benchmarks/figures/captioning_attention.png"
     )
+    parser.add_argument(
+        "--convolutions-per-block",
+        type=int,
+        default=2,
+        help="3x3 convolutions per block of the built-in CNN",
+    )
     return parser.parse_args()
 
 
-def build_model(regularization, max_length):
+def build_model(regularization, max_length, convolutions_per_block=2):
     encoder = ImageFeatureEncoder(
-        (64, 64, 3), filters=[8, 16, 32], coordinate_channels=True
+        (64, 64, 3),
+        filters=[8, 16, 32],
+        coordinate_channels=True,
+        convolutions_per_block=convolutions_per_block,
     )
     return ShowAttendTellCaptioner(
         encoder,
@@ -136,7 +145,9 @@ def main():
     rows = []
     for regularization in lambdas:
         keras.utils.set_random_seed(args.seed)
-        model = build_model(regularization, max_length)
+        model = build_model(
+            regularization, max_length, args.convolutions_per_block
+        )
         model.compile(
             keras.optimizers.Adam(args.learning_rate),
             MaskedSparseCategoricalCrossentropy(),

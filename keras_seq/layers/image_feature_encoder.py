@@ -76,8 +76,13 @@ class ImageFeatureEncoder(keras.layers.Layer):
     Two kinds of CNN:
 
     - `backbone=None`: a small CNN built here: for each entry of `filters`
-      a block of two 3x3 ReLU convolutions ("same" padding) and a 2x2 max
-      pooling, so a 64x64 image with three blocks gives an 8x8 grid.
+      a block of `convolutions_per_block` (two by default) 3x3 ReLU
+      convolutions ("same" padding) and a 2x2 max pooling, so a 64x64
+      image with three blocks gives an 8x8 grid. Fewer convolutions per
+      block give each region a smaller receptive field (one per block:
+      about 22 pixels at the 8x8 grid of a 64x64 image; two: about 36),
+      i.e. features that describe their own cell more than its
+      neighbours.
     - `backbone="ResNet50"` (any `keras.applications` model name): the
       model without its classifier (`include_top=False`), with
       `backbone_weights` (`None` for random weights, `"imagenet"` or a
@@ -117,6 +122,8 @@ class ImageFeatureEncoder(keras.layers.Layer):
         filters: list of ints, filters of each block of the built-in CNN.
         freeze_backbone: bool, see above.
         coordinate_channels: bool, CoordConv inputs for the built-in CNN.
+        convolutions_per_block: int >= 1, 3x3 convolutions in each block of
+            the built-in CNN.
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -146,6 +153,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
         filters=(32, 64, 128),
         freeze_backbone=False,
         coordinate_channels=False,
+        convolutions_per_block=2,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -174,6 +182,15 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "`coordinate_channels` must be a bool. "
                 f"Received: coordinate_channels={coordinate_channels!r}"
             )
+        if (
+            isinstance(convolutions_per_block, bool)
+            or not isinstance(convolutions_per_block, int)
+            or convolutions_per_block < 1
+        ):
+            raise ValueError(
+                "`convolutions_per_block` must be an int >= 1. Received: "
+                f"convolutions_per_block={convolutions_per_block!r}"
+            )
         if coordinate_channels and backbone is not None:
             raise ValueError(
                 "`coordinate_channels` adds input channels, which a "
@@ -183,6 +200,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
             )
         self.image_shape = image_shape
         self.coordinate_channels = coordinate_channels
+        self.convolutions_per_block = convolutions_per_block
         self.backbone = backbone
         self.backbone_weights = backbone_weights
         self.feature_layer = feature_layer
@@ -218,7 +236,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
         inputs = keras.Input(self.image_shape[:2] + (channels,), name="images")
         x = inputs
         for i, filters in enumerate(self.filters):
-            for j in range(2):
+            for j in range(self.convolutions_per_block):
                 x = keras.layers.Conv2D(
                     filters,
                     3,
@@ -336,6 +354,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "filters": list(self.filters),
                 "freeze_backbone": self.freeze_backbone,
                 "coordinate_channels": self.coordinate_channels,
+                "convolutions_per_block": self.convolutions_per_block,
             }
         )
         return config

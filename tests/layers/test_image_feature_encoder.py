@@ -105,6 +105,35 @@ def test_built_in_cnn_matches_numpy_and_regions_are_row_major():
         np.testing.assert_allclose(features[b], expected, atol=1e-5)
 
 
+def test_one_convolution_per_block_matches_numpy():
+    keras.utils.set_random_seed(3)
+    encoder = ImageFeatureEncoder(
+        (8, 8, 3), filters=[4, 6], convolutions_per_block=1
+    )
+    images = np.random.default_rng(4).random((1, 8, 8, 3)).astype("float32")
+    features = _np(encoder(images))
+    cnn = encoder.cnn
+    assert [layer.name for layer in cnn.layers if "conv" in layer.name] == [
+        "block0_conv0",
+        "block1_conv0",
+    ]
+    x = images[0].astype("float64")
+    for i in range(2):
+        conv = cnn.get_layer(f"block{i}_conv0")
+        x = _conv3x3_same_relu(
+            x, _np(conv.kernel).astype("float64"), _np(conv.bias)
+        )
+        x = _max_pool2(x)
+    np.testing.assert_allclose(
+        features[0], x.reshape(-1, x.shape[-1]), atol=1e-5
+    )
+    config = encoder.get_config()
+    assert config["convolutions_per_block"] == 1
+    assert ImageFeatureEncoder.from_config(config).convolutions_per_block == 1
+    with pytest.raises(ValueError, match="convolutions_per_block=0"):
+        ImageFeatureEncoder((8, 8, 3), convolutions_per_block=0)
+
+
 def test_region_boxes():
     encoder = ImageFeatureEncoder((16, 24, 3), filters=[4, 4])
     encoder.build()
