@@ -27,7 +27,6 @@ import keras
 import tensorflow as tf
 
 from keras_seq_pipelines import configs
-from keras_seq_pipelines import distribution
 
 CAPTIONER_FILENAME = "captioner.keras"
 # ImageFeatureEncoder arguments among the model_kwargs; the rest go to
@@ -150,11 +149,12 @@ def train_and_export(
         `(captioner, history dict)`.
     """
     from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
+    from keras_seq_pipelines import trainer
 
-    if model_config.seed is not None:
-        keras.utils.set_random_seed(model_config.seed)
-    strategy = distribution.select_strategy(distribution_strategy)
-    distribution.check_jit_compile(strategy, model_config.jit_compile)
+    # float32 throughout: the captioner is exported as it was trained.
+    strategy = trainer.setup_training(
+        model_config, distribution_strategy, mixed_precision=False
+    )
     tokenizer = build_tokenizer(tf_transform_output)
     train_ds = make_dataset(
         *read_examples(train_files),
@@ -180,13 +180,7 @@ def train_and_export(
             ),
             jit_compile=model_config.jit_compile,
         )
-    callbacks = []
-    if log_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir))
-    if backup_dir:
-        callbacks.append(
-            keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"))
-        )
+    callbacks = trainer.log_and_backup_callbacks(log_dir, backup_dir)
     history = captioner.fit(
         train_ds,
         validation_data=eval_ds,

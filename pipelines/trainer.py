@@ -317,6 +317,33 @@ def backup_directory(backup_root, fingerprint):
     return os.path.join(backup_root, digest)
 
 
+def setup_training(model_config, distribution_strategy, mixed_precision=True):
+    """Seeds, distribution strategy, XLA check and (optionally) mixed
+    precision: the start of every Trainer run. Returns the strategy."""
+    if model_config.seed is not None:
+        # Same seed, same weights, dropout masks and example order: a
+        # pipeline run can be repeated (on one device).
+        keras.utils.set_random_seed(model_config.seed)
+    strategy = distribution.select_strategy(distribution_strategy)
+    distribution.check_jit_compile(strategy, model_config.jit_compile)
+    if mixed_precision:
+        distribution.configure_mixed_precision(model_config.mixed_precision)
+    return strategy
+
+
+def log_and_backup_callbacks(log_dir, backup_dir):
+    """TensorBoard logs in `log_dir` and `BackupAndRestore` in `backup_dir`
+    (a killed Trainer, rerun, resumes at the epoch it reached)."""
+    callbacks = []
+    if log_dir:
+        callbacks.append(keras.callbacks.TensorBoard(log_dir))
+    if backup_dir:
+        callbacks.append(
+            keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"))
+        )
+    return callbacks
+
+
 def train_and_export(
     train_files,
     eval_files,
@@ -345,13 +372,7 @@ def train_and_export(
     """
     from keras_seq.models import Translator
 
-    if model_config.seed is not None:
-        # Same seed, same weights, dropout masks and example order: a
-        # pipeline run can be repeated (on one device).
-        keras.utils.set_random_seed(model_config.seed)
-    strategy = distribution.select_strategy(distribution_strategy)
-    distribution.check_jit_compile(strategy, model_config.jit_compile)
-    distribution.configure_mixed_precision(model_config.mixed_precision)
+    strategy = setup_training(model_config, distribution_strategy)
     tokenizers = build_tokenizers(
         dataset_config, tf_transform_output, train_files
     )
@@ -367,13 +388,7 @@ def train_and_export(
     with strategy.scope():
         model = build_model(model_config, dataset_config, tokenizers)
         compile_model(model, model_config)
-    callbacks = []
-    if log_dir:
-        callbacks.append(keras.callbacks.TensorBoard(log_dir))
-    if backup_dir:
-        callbacks.append(
-            keras.callbacks.BackupAndRestore(os.path.join(backup_dir, "backup"))
-        )
+    callbacks = log_and_backup_callbacks(log_dir, backup_dir)
     if model_config.best_checkpoint_examples:
         sources, references = read_texts(eval_files)
         n = model_config.best_checkpoint_examples
