@@ -219,7 +219,8 @@ def read_flickr8k_captions(captions_file):
         `k` order).
 
     Raises:
-        ValueError: a malformed line (named by file and line number).
+        ValueError: a malformed line or one that is not UTF-8 (named by
+            file and line number).
     """
     captions_file = os.fspath(captions_file)
     if not os.path.isfile(captions_file):
@@ -228,9 +229,16 @@ def read_flickr8k_captions(captions_file):
             f"Received: captions_file={captions_file!r}"
         )
     captions = {}
-    with open(captions_file, encoding="utf-8") as file:
-        for number, line in enumerate(file, 1):
-            line = line.rstrip("\r\n")
+    with open(captions_file, "rb") as file:
+        for number, raw in enumerate(file, 1):
+            try:
+                line = raw.decode("utf-8").rstrip("\r\n")
+            except UnicodeDecodeError as error:
+                raise ValueError(
+                    f"{captions_file}:{number}: not valid UTF-8 "
+                    f"({error.reason} at byte {error.start}). Received: "
+                    f"line={raw[:120]!r}"
+                ) from None
             if not line.strip():
                 continue
             key, tab, caption = line.partition("\t")

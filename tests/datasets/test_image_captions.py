@@ -175,6 +175,15 @@ def test_malformed_flickr8k_lines(tmp_path, line):
         read_flickr8k_captions(path)
 
 
+def test_non_utf8_flickr8k_line_is_named(tmp_path):
+    path = tmp_path / "captions.txt"
+    path.write_bytes(b"dog.jpg#0\tfine .\ncat.png#0\ta \xff cat\n")
+    with pytest.raises(
+        ValueError, match=r"captions.txt:2: not valid UTF-8 .*at byte 12"
+    ):
+        read_flickr8k_captions(path)
+
+
 def test_load_coco(tmp_path):
     image_dir = tmp_path / "val2014"
     image_dir.mkdir()
