@@ -5,6 +5,8 @@ import inspect
 import keras
 from keras import ops
 
+from keras_seq.validation import check_int
+
 
 def _check_image_shape(image_shape):
     if (
@@ -182,15 +184,9 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "`coordinate_channels` must be a bool. "
                 f"Received: coordinate_channels={coordinate_channels!r}"
             )
-        if (
-            isinstance(convolutions_per_block, bool)
-            or not isinstance(convolutions_per_block, int)
-            or convolutions_per_block < 1
-        ):
-            raise ValueError(
-                "`convolutions_per_block` must be an int >= 1. Received: "
-                f"convolutions_per_block={convolutions_per_block!r}"
-            )
+        convolutions_per_block = check_int(
+            "convolutions_per_block", convolutions_per_block
+        )
         if coordinate_channels and backbone is not None:
             raise ValueError(
                 "`coordinate_channels` adds input channels, which a "
