@@ -125,12 +125,10 @@ def read_raw_pairs(
         example = tf.train.Example.FromString(record.numpy())
         fields = []
         for key in (source_key, target_key):
-            values = example.features.feature[key].bytes_list.value
-            fields.append(
-                values[0].decode("utf-8", errors="replace") if values else ""
-            )
-            if key == source_key and not decode_source:
-                fields[-1] = values[0] if values else b""
+            value = (example.features.feature[key].bytes_list.value or [b""])[0]
+            if key != source_key or decode_source:
+                value = value.decode("utf-8", errors="replace")
+            fields.append(value)
         sources.append(fields[0])
         targets.append(fields[1])
     return sources, targets

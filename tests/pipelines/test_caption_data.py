@@ -242,3 +242,32 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     assert code == 2 and len(err.strip().splitlines()) == 1, err
     assert "needs an architecture in ('show_attend_tell',)" in err
     assert not (tmp_path / "out" / "data").exists()  # nothing written
+
+
+def test_read_raw_pairs_keeps_image_bytes(tmp_path):
+    path = str(tmp_path / "part.gz")
+    rows = [(b"\x89PNG\xff", "a red circle"), (b"", "")]
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for image, caption in rows:
+            feature = {
+                configs.CAPTION_KEY: tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[caption.encode()])
+                )
+            }
+            if image:
+                feature[configs.IMAGE_KEY] = tf.train.Feature(
+                    bytes_list=tf.train.BytesList(value=[image])
+                )
+            writer.write(
+                tf.train.Example(
+                    features=tf.train.Features(feature=feature)
+                ).SerializeToString()
+            )
+    keys = (configs.IMAGE_KEY, configs.CAPTION_KEY)
+    images, captions = evaluation.read_raw_pairs(
+        [path], *keys, decode_source=False
+    )
+    assert images == [b"\x89PNG\xff", b""]
+    assert captions == ["a red circle", ""]
+    texts, _ = evaluation.read_raw_pairs([path], *keys)
+    assert texts == ["\ufffdPNG\ufffd", ""]  # decoded, invalid bytes replaced
