@@ -11,7 +11,7 @@ earlier run's output folder. Not a CI test (it trains for a long time on
 CPU).
 
     nohup nice -n 5 .venv/bin/python benchmarks/pipeline_multi30k.py \\
-        --output-dir outputs/bench_m30k --epochs 12 \\
+        --output-dir outputs/bench_m30k \\
         > benchmarks/logs/pipeline_multi30k.log 2>&1 &
 """
 
@@ -28,7 +28,12 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--output-dir", default="outputs/bench_m30k")
-    parser.add_argument("--epochs", type=int, default=10)
+    parser.add_argument(
+        "--epochs",
+        type=int,
+        default=None,
+        help="training epochs (default: the preset's)",
+    )
     parser.add_argument("--num-train", type=int, default=None)
     parser.add_argument("--architecture", default="transformer")
     parser.add_argument(
@@ -57,8 +62,6 @@ def main():
         "multi30k",
         "--output-dir",
         args.output_dir,
-        "--epochs",
-        str(args.epochs),
         "--architecture",
         args.architecture,
         "--bleu-threshold",
@@ -66,6 +69,8 @@ def main():
     ]
     if not args.cache:
         argv.append("--no-cache")
+    if args.epochs:
+        argv += ["--epochs", str(args.epochs)]
     if args.num_train:
         argv += ["--num-train", str(args.num_train)]
     if not args.evaluate_only:
