@@ -168,6 +168,10 @@ class ModelConfig:
         best_checkpoint_examples: eval pairs translated (greedy) after
             every epoch to keep the weights of the epoch with the best
             BLEU; 0 keeps the last epoch's weights.
+        average_last_epochs: with `best_checkpoint_examples`, also average
+            the weights of the last this-many epochs (checkpoint averaging,
+            Vaswani et al. 2017 sec. 6.1) and keep the average if its
+            validation BLEU beats the best single epoch's; 0 or 1: off.
         decode_strategy: "beam" or "greedy", how the exported Translator
             decodes (`serving_default`).
         beam_width: beams of beam search and size of the `n_best` list.
@@ -189,6 +193,7 @@ class ModelConfig:
     label_smoothing: float = 0.0
     bucket_boundaries: tuple | None = None
     best_checkpoint_examples: int = 500
+    average_last_epochs: int = 0
     decode_strategy: str = "beam"
     beam_width: int = 4
     length_penalty: float = 0.6
@@ -205,7 +210,11 @@ class ModelConfig:
             )
         for name in ("epochs", "batch_size", "beam_width"):
             _check_positive(name, getattr(self, name))
-        for name in ("warmup_steps", "best_checkpoint_examples"):
+        for name in (
+            "warmup_steps",
+            "best_checkpoint_examples",
+            "average_last_epochs",
+        ):
             value = getattr(self, name)
             if (
                 isinstance(value, bool)
@@ -332,6 +341,7 @@ PRESETS = {
             label_smoothing=0.1,
             bucket_boundaries=(16, 24, 32, 40, 56),
             best_checkpoint_examples=400,
+            average_last_epochs=5,
             decode_strategy="beam",
             beam_width=4,
             # Chosen on validation (benchmarks/translator_search.py).

@@ -254,6 +254,26 @@ def compile_model(model, model_config):
     return model
 
 
+def average_weight_files(model, weight_files):
+    """Sets `model`'s weights to the element-wise mean of the weights saved
+    in `weight_files` (`.weights.h5` of this model); non-float weights
+    (counters, seeds) come from the last file."""
+    total = None
+    for path in weight_files:
+        model.load_weights(path)
+        values = model.get_weights()
+        if total is None:
+            total = [v.astype("float64") for v in values]
+        else:
+            for t, v in zip(total, values):
+                t += v
+    averaged = [
+        (t / len(weight_files)).astype(v.dtype) if v.dtype.kind == "f" else v
+        for t, v in zip(total, values)
+    ]
+    model.set_weights(averaged)
+
+
 class BestBleuCheckpoint(keras.callbacks.Callback):
     """Keeps the weights of the epoch with the best validation BLEU.
 
@@ -261,16 +281,27 @@ class BestBleuCheckpoint(keras.callbacks.Callback):
     Translator's graph) and sacrebleu scores them against `references`;
     the best epoch's weights are saved in `directory` (with its BLEU, so a
     resumed run keeps comparing against it) and restored when training
-    ends.
+    ends. With `average_last` >= 2 the weights of the last `average_last`
+    epochs are kept too, and when training ends their average (checkpoint
+    averaging) replaces the best epoch's weights if it scores higher.
     """
 
-    def __init__(self, translator, sources, references, tokenize, directory):
+    def __init__(
+        self,
+        translator,
+        sources,
+        references,
+        tokenize,
+        directory,
+        average_last=0,
+    ):
         super().__init__()
         self.translator = translator
         self.sources = sources
         self.references = references
         self.tokenize = tokenize
         self.directory = directory
+        self.average_last = average_last
         self.weights_path = os.path.join(directory, BEST_WEIGHTS_FILENAME)
         self.bleu_path = os.path.join(directory, BEST_BLEU_FILENAME)
         self.history = []
@@ -281,22 +312,43 @@ class BestBleuCheckpoint(keras.callbacks.Callback):
         with open(self.bleu_path) as f:
             return json.load(f)
 
-    def on_epoch_end(self, epoch, logs=None):
+    def _save_best(self, bleu, epoch):
+        self.model.save_weights(self.weights_path)
+        with open(self.bleu_path, "w") as f:
+            json.dump({"bleu": bleu, "epoch": epoch}, f)
+
+    def _bleu(self):
         import sacrebleu
 
         hypotheses = self.translator.translate(self.sources, batch_size=128)
-        bleu = sacrebleu.corpus_bleu(
+        return sacrebleu.corpus_bleu(
             hypotheses, [self.references], tokenize=self.tokenize
         ).score
+
+    def _epoch_files(self):
+        return sorted(
+            glob.glob(os.path.join(self.directory, "epoch_*.weights.h5"))
+        )
+
+    def _keep_epoch_weights(self, epoch):
+        """Saves this epoch's weights; deletes all but the last N."""
+        self.model.save_weights(
+            os.path.join(self.directory, f"epoch_{epoch:04d}.weights.h5")
+        )
+        for old in self._epoch_files()[: -self.average_last]:
+            os.remove(old)
+
+    def on_epoch_end(self, epoch, logs=None):
+        bleu = self._bleu()
         self.history.append(bleu)
         if logs is not None:
             logs["val_bleu"] = bleu
+        os.makedirs(self.directory, exist_ok=True)
         best = self._best()
         if best is None or bleu > best["bleu"]:
-            os.makedirs(self.directory, exist_ok=True)
-            self.model.save_weights(self.weights_path)
-            with open(self.bleu_path, "w") as f:
-                json.dump({"bleu": bleu, "epoch": epoch + 1}, f)
+            self._save_best(bleu, epoch + 1)
+        if self.average_last >= 2:
+            self._keep_epoch_weights(epoch + 1)
         print(
             f"epoch {epoch + 1}: validation BLEU {bleu:.2f} (greedy, "
             f"{len(self.sources)} sentences)",
@@ -304,6 +356,19 @@ class BestBleuCheckpoint(keras.callbacks.Callback):
         )
 
     def on_train_end(self, logs=None):
+        files = self._epoch_files()
+        if self.average_last >= 2 and len(files) >= 2:
+            average_weight_files(self.model, files)
+            bleu = self._bleu()
+            best = self._best()
+            print(
+                f"average of the last {len(files)} epochs: validation BLEU "
+                f"{bleu:.2f} (best single epoch {best['epoch']}: "
+                f"{best['bleu']:.2f})",
+                flush=True,
+            )
+            if bleu > best["bleu"]:
+                self._save_best(bleu, f"average of {len(files)}")
         if os.path.exists(self.weights_path):
             self.model.load_weights(self.weights_path)
 
@@ -404,6 +469,7 @@ def train_and_export(
                 os.path.join(
                     backup_dir or log_dir or serving_model_dir, "best"
                 ),
+                average_last=model_config.average_last_epochs,
             )
         )
     callbacks.extend(extra_callbacks)
