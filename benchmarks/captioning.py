@@ -102,8 +102,17 @@ def evaluate(model, test):
     localization = attention_localization(
         words, alignments, test["objects"], model.encoder.region_boxes()
     )
+    # The same check with the attention of the step before each noun (the
+    # step that produced its colour word).
+    at_colour = attention_localization(
+        words,
+        np.roll(alignments, 1, axis=1),
+        test["objects"],
+        model.encoder.region_boxes(),
+    )
     real = np.arange(gates.shape[1])[None, :] < lengths[:, None]
     return {
+        "localization_at_colour": at_colour["localization"],
         "exact_match": exact_match(hypotheses, test["captions"]),
         "bleu": corpus_bleu(hypotheses, test["captions"]),
         **localization,
@@ -186,7 +195,9 @@ def main():
             f"{100 * result['exact_match']:.1f}%, BLEU {result['bleu']:.2f}, "
             f"localization {100 * result['localization']:.1f}% of "
             f"{result['scored']} nouns ({result['unmatched']} nouns named "
-            f"no shape of the image), mean beta {result['mean_gate']:.3f}, "
+            f"no shape of the image; at the colour word's step "
+            f"{100 * result['localization_at_colour']:.1f}%), "
+            f"mean beta {result['mean_gate']:.3f}, "
             f"final training loss {result['final_loss']:.3f}, "
             f"training {seconds:.0f} s",
             flush=True,

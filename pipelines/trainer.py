@@ -17,7 +17,8 @@ TFX's Trainer calls `run_fn(fn_args)`; `fn_args.custom_config` holds
    `"transformer"`: `TransformerSeq2Seq`) trained with the library's recipe
    under a distribution strategy chosen from the hardware: Adam with the
    warm-up schedule, label smoothing, TensorBoard logs, the weights of the
-   epoch with the best validation BLEU, and `keras.callbacks.BackupAndRestore`
+   epoch with the best validation BLEU (or the average of the last epochs'
+   weights when that scores higher), and `keras.callbacks.BackupAndRestore`
    so a killed Trainer resumes at the epoch it reached.
 4. `Translator(...).export(serving_model_dir)`: the string -> string
    SavedModel the Pusher pushes; `translator.keras` beside the TensorBoard
