@@ -1,4 +1,5 @@
-"""Checks every public keras-seq layer goes through (CONVENTIONS.md, tests).
+"""Checks every public keras-seq layer goes through (the conventions of
+Keras' and keras-hub's layer tests).
 
 `run_layer_test(layer_cls, init_kwargs, args, kwargs)` builds the layer,
 calls it as `layer(*args, **kwargs)` and checks:

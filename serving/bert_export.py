@@ -5,7 +5,10 @@ its serving functions run the in-graph `keras_seq.text.WordPieceTokenizer`
 (tensorflow-text) and `BertInputPacker` before the Keras model, so the
 endpoint takes strings. The models are exported with
 `keras.export.ExportArchive` (the path that also loads in the TF1 session
-API used by TF Serving, see ENVIRONMENT.md).
+API used by TF Serving). The Translator and Captioner export themselves
+(`keras_seq.export`); a BERT classifier or span predictor is a model, not a
+task object with its own text side, so its raw-text serving export lives
+here, beside the TF Serving layout and client.
 """
 
 import keras

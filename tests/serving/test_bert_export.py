@@ -9,14 +9,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_seq.export.bert_export import export_bert_classifier
-from keras_seq.export.bert_export import export_bert_span_predictor
 from keras_seq.models.bert import BertClassifier
 from keras_seq.models.bert import BertEncoder
 from keras_seq.models.bert import BertSpanPredictor
 from keras_seq.models.bert.bert_input_packer import BertInputPacker
 from keras_seq.models.bert.span_texts import span_texts
 from keras_seq.text.word_piece_tokenizer import WordPieceTokenizer
+from keras_seq_serving.bert_export import export_bert_classifier
+from keras_seq_serving.bert_export import export_bert_span_predictor
 
 LENGTH = 24
 TEXTS = [

@@ -1,0 +1,196 @@
+"""The pipeline's Multi30k recipe without TFX, and its ablations.
+
+Trains the Translator of the `multi30k` preset (`keras_seq_pipelines.
+configs`: cased SentencePiece per side, the small Transformer, warm-up,
+label smoothing, length buckets, best-BLEU checkpoint, checkpoint
+averaging) with the pipeline Trainer's own function
+(`keras_seq_pipelines.trainer.train_and_export`) on the raw Multi30k
+files, without ExampleGen/Transform, then translates all of the
+validation split with the Translator's search (beam, the preset's width
+and length penalty) and scores it with sacrebleu called directly: cased
+detokenized BLEU with its signature, lower-cased BLEU and chrF.
+
+With no `--set`, the figure to compare with `pipeline_multi30k.py` (the
+same recipe through `keras-seq pipeline run --dataset multi30k`). Each
+`--set field=value` changes one field of the preset's `ModelConfig`
+(`model_kwargs.NAME=value` for a model argument, JSON values), which is
+how the rows of the ablation table in RESULTS.md are made:
+
+    TF_CPP_MIN_LOG_LEVEL=2 nohup .venv/bin/python \\
+        benchmarks/multi30k_preset.py --work-dir outputs/m30k_preset \\
+        > benchmarks/logs/multi30k_preset.log 2>&1 &
+    ... --set average_last_epochs=0 --set model_kwargs.dropout=0.3
+
+Not a CI test (about 100 minutes of training on 2 CPU cores).
+"""
+
+import argparse
+import dataclasses
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def parse_overrides(items, model_config):
+    """`ModelConfig` with the `--set field=value` changes applied."""
+    changes = {}
+    kwargs = dict(model_config.model_kwargs)
+    for item in items:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise SystemExit(f"--set wants field=value. Received: {item!r}")
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            pass  # a plain string
+        if name.startswith("model_kwargs."):
+            kwargs[name.split(".", 1)[1]] = value
+        else:
+            changes[name] = tuple(value) if isinstance(value, list) else value
+    return dataclasses.replace(model_config, model_kwargs=kwargs, **changes)
+
+
+def write_split(pairs, path):
+    """The pairs as gzipped tf.Examples with the Trainer's text keys."""
+    import tensorflow as tf
+
+    from keras_seq_pipelines import configs
+
+    def feature(text):
+        return tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[text.encode("utf-8")])
+        )
+
+    options = tf.io.TFRecordOptions(compression_type="GZIP")
+    with tf.io.TFRecordWriter(path, options) as writer:
+        for source, target in pairs:
+            example = tf.train.Example(
+                features=tf.train.Features(
+                    feature={
+                        configs.SOURCE_TEXT_KEY: feature(source),
+                        configs.TARGET_TEXT_KEY: feature(target),
+                    }
+                )
+            )
+            writer.write(example.SerializeToString())
+
+
+def score(hypotheses, references):
+    """Cased BLEU (with signature), lower-cased BLEU and chrF."""
+    import sacrebleu
+
+    bleu = sacrebleu.metrics.BLEU()
+    cased = bleu.corpus_score(hypotheses, [references])
+    lower = sacrebleu.metrics.BLEU(lowercase=True).corpus_score(
+        hypotheses, [references]
+    )
+    chrf = sacrebleu.metrics.CHRF().corpus_score(hypotheses, [references])
+    return {
+        "bleu": cased.score,
+        "signature": str(bleu.get_signature()),
+        "bleu_lowercase": lower.score,
+        "chrf": chrf.score,
+    }
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--work-dir", default="outputs/m30k_preset")
+    parser.add_argument(
+        "--data-dir",
+        default=os.path.join(
+            os.path.dirname(os.path.abspath(__file__)),
+            "..",
+            "..",
+            "shared",
+            "data",
+            "multi30k",
+        ),
+    )
+    parser.add_argument(
+        "--num-train",
+        type=int,
+        default=None,
+        help="first N training pairs only (quick checks)",
+    )
+    parser.add_argument(
+        "--num-val",
+        type=int,
+        default=None,
+        help="first N validation pairs only (quick checks)",
+    )
+    parser.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="change one ModelConfig field of the preset (repeatable)",
+    )
+    args = parser.parse_args()
+
+    from keras_seq.datasets import load_multi30k
+    from keras_seq_pipelines import configs
+    from keras_seq_pipelines import trainer
+
+    dataset_config, model_config = configs.preset("multi30k")
+    model_config = parse_overrides(args.set, model_config)
+    started = datetime.datetime.now(datetime.timezone.utc)
+    print(
+        f"date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
+        f"{os.cpu_count()} CPUs; load average at start: "
+        f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}",
+        flush=True,
+    )
+    print(f"changes to the preset: {args.set or 'none'}", flush=True)
+    os.makedirs(args.work_dir, exist_ok=True)
+    pairs = {
+        "train": load_multi30k("train", data_dir=args.data_dir)[
+            : args.num_train
+        ],
+        "val": load_multi30k("val", data_dir=args.data_dir)[: args.num_val],
+    }
+    files = {}
+    for split in pairs:
+        files[split] = os.path.join(args.work_dir, f"{split}.tfrecord.gz")
+        write_split(pairs[split], files[split])
+    start = time.time()
+    translator, history = trainer.train_and_export(
+        files["train"],
+        files["val"],
+        None,
+        dataset_config,
+        model_config,
+        os.path.join(args.work_dir, "serving"),
+        log_dir=os.path.join(args.work_dir, "logs"),
+        backup_dir=os.path.join(args.work_dir, "backup"),
+    )
+    train_seconds = time.time() - start
+    start = time.time()
+    hypotheses = translator.translate([s for s, _ in pairs["val"]])
+    result = score(hypotheses, [t for _, t in pairs["val"]])
+    result.update(
+        {
+            "changes": args.set,
+            "train_minutes": round(train_seconds / 60, 1),
+            "decode_seconds": round(time.time() - start),
+            "greedy_val_bleu_per_epoch": [
+                round(b, 2) for b in history.get("val_bleu", [])
+            ],
+        }
+    )
+    print(
+        f"cased BLEU {result['bleu']:.2f} ({result['signature']}), "
+        f"lower-cased BLEU {result['bleu_lowercase']:.2f}, "
+        f"chrF {result['chrf']:.2f}; training {result['train_minutes']} min",
+        flush=True,
+    )
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
