@@ -9,7 +9,8 @@ Generates the seeded shapes corpus (`keras_seq.datasets.
 generate_shapes_captions`: 64x64 images of 1 to `--max-objects` coloured
 shapes, captions such as "a red circle left of a blue square"), trains one
 `ShowAttendTellCaptioner` (built-in CNN with coordinate channels, an 8x8
-grid of regions, soft attention with the gating scalar) per value of
+grid of regions by default, `--filters` giving one block per entry, each
+halving the grid; soft attention with the gating scalar) per value of
 the doubly stochastic regularization lambda (Xu et al. 2015 eq. 14),
 from the same seed, and
 prints for each, on held-out images decoded greedily:
@@ -65,6 +66,12 @@ def parse_args():
         "--figure", default="benchmarks/figures/captioning_attention.png"
     )
     parser.add_argument(
+        "--filters",
+        default="8,16,32",
+        help="filters of the built-in CNN's blocks; each block halves the "
+        "grid (3 blocks: 8x8 regions of a 64x64 image, 2 blocks: 16x16)",
+    )
+    parser.add_argument(
         "--convolutions-per-block",
         type=int,
         default=2,
@@ -73,10 +80,12 @@ def parse_args():
     return parser.parse_args()
 
 
-def build_model(regularization, max_length, convolutions_per_block=2):
+def build_model(
+    regularization, max_length, convolutions_per_block=2, filters=(8, 16, 32)
+):
     encoder = ImageFeatureEncoder(
         (64, 64, 3),
-        filters=[8, 16, 32],
+        filters=list(filters),
         coordinate_channels=True,
         convolutions_per_block=convolutions_per_block,
     )
@@ -155,7 +164,10 @@ def main():
     for regularization in lambdas:
         keras.utils.set_random_seed(args.seed)
         model = build_model(
-            regularization, max_length, args.convolutions_per_block
+            regularization,
+            max_length,
+            args.convolutions_per_block,
+            [int(f) for f in args.filters.split(",")],
         )
         model.compile(
             keras.optimizers.Adam(args.learning_rate),
