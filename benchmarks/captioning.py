@@ -30,14 +30,13 @@ trained) to `--figure`.
 """
 
 import argparse
-import datetime
 import os
-import platform
 import time
 
 import keras
 import numpy as np
 from keras import ops
+from run_info import print_run_header
 
 from keras_seq.datasets import SHAPES_VOCABULARY
 from keras_seq.datasets import attention_localization
@@ -135,13 +134,7 @@ def evaluate(model, test):
 def main():
     args = parse_args()
     lambdas = [float(x) for x in args.lambdas.split(",")]
-    started = datetime.datetime.now(datetime.timezone.utc)
-    print(
-        f"date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; load average at start: "
-        f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}",
-        flush=True,
-    )
+    print_run_header()
     train = generate_shapes_captions(
         args.train, seed=args.seed, max_objects=args.max_objects
     )

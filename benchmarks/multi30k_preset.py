@@ -26,14 +26,14 @@ Not a CI test (about 100 minutes of training on 2 CPU cores).
 
 import argparse
 import dataclasses
-import datetime
 import json
 import os
-import platform
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from run_info import print_run_header  # noqa: E402
 
 
 def parse_overrides(items, model_config):
@@ -103,14 +103,9 @@ def main():
     parser.add_argument("--work-dir", default="outputs/m30k_preset")
     parser.add_argument(
         "--data-dir",
-        default=os.path.join(
-            os.path.dirname(os.path.abspath(__file__)),
-            "..",
-            "..",
-            "shared",
-            "data",
-            "multi30k",
-        ),
+        default=None,
+        help="folder of the raw Multi30k files (default: ../shared/data/"
+        "multi30k beside the repository)",
     )
     parser.add_argument(
         "--num-train",
@@ -135,24 +130,19 @@ def main():
 
     from keras_seq.datasets import load_multi30k
     from keras_seq_pipelines import configs
+    from keras_seq_pipelines import data
     from keras_seq_pipelines import trainer
+
+    data_dir = args.data_dir or data.MULTI30K_DIR
 
     dataset_config, model_config = configs.preset("multi30k")
     model_config = parse_overrides(args.set, model_config)
-    started = datetime.datetime.now(datetime.timezone.utc)
-    print(
-        f"date: {started:%Y-%m-%d %H:%M} UTC; machine: {platform.machine()}, "
-        f"{os.cpu_count()} CPUs; load average at start: "
-        f"{'/'.join(f'{x:.1f}' for x in os.getloadavg())}",
-        flush=True,
-    )
+    print_run_header()
     print(f"changes to the preset: {args.set or 'none'}", flush=True)
     os.makedirs(args.work_dir, exist_ok=True)
     pairs = {
-        "train": load_multi30k("train", data_dir=args.data_dir)[
-            : args.num_train
-        ],
-        "val": load_multi30k("val", data_dir=args.data_dir)[: args.num_val],
+        "train": load_multi30k("train", data_dir=data_dir)[: args.num_train],
+        "val": load_multi30k("val", data_dir=data_dir)[: args.num_val],
     }
     files = {}
     for split in pairs:
