@@ -86,6 +86,11 @@ class DatasetConfig:
             on the eval split reaches this value (0-100).
         image_size: caption task: images are resized to this many pixels
             square before the image encoder.
+        joint_vocabulary: sentencepiece only: one model trained on both
+            sides (`vocabulary_size` pieces in all) tokenizes source and
+            target, so a Transformer can share one embedding matrix
+            (`model_kwargs={"share_embeddings": True}`, Press & Wolf 2017;
+            Vaswani et al. 2017 sec. 3.4). Needs `source_lowercase=False`.
 
     For captions, `tokenization` must be `"word"` (the captioner's
     vocabulary is whitespace-separated words, so its space-joined output
@@ -103,6 +108,7 @@ class DatasetConfig:
     bleu_tokenize: str = "char"
     bleu_threshold: float = 50.0
     image_size: int = 48
+    joint_vocabulary: bool = False
 
     def __post_init__(self):
         if self.task not in TASKS:
@@ -131,6 +137,15 @@ class DatasetConfig:
             raise ValueError(
                 "`max_target_length` counts BOS/EOS and must be at least 2. "
                 f"Received: max_target_length={self.max_target_length}"
+            )
+        if self.joint_vocabulary and (
+            self.tokenization != "sentencepiece" or self.source_lowercase
+        ):
+            raise ValueError(
+                "`joint_vocabulary=True` needs tokenization='sentencepiece' "
+                "and source_lowercase=False (one tokenizer for both sides). "
+                f"Received: tokenization={self.tokenization!r}, "
+                f"source_lowercase={self.source_lowercase!r}"
             )
         if not 0.0 <= float(self.bleu_threshold) <= 100.0:
             raise ValueError(

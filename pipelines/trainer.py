@@ -92,6 +92,13 @@ def build_tokenizers(dataset_config, tf_transform_output, train_files):
                 "The training split has no pair with both sides non-empty. "
                 f"Received: {len(sources)} rows"
             )
+        if dataset_config.joint_vocabulary:
+            joint = text.SentencePieceTokenizer.from_corpus(
+                [s for s, _ in pairs] + [t for _, t in pairs],
+                vocabulary_size=dataset_config.vocabulary_size,
+                exact_size=False,
+            )
+            return joint, joint
         source = text.SentencePieceTokenizer.from_corpus(
             [s for s, _ in pairs],
             vocabulary_size=dataset_config.vocabulary_size,
