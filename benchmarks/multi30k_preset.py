@@ -13,13 +13,16 @@ detokenized BLEU with its signature, lower-cased BLEU and chrF.
 With no `--set`, the figure to compare with `pipeline_multi30k.py` (the
 same recipe through `keras-seq pipeline run --dataset multi30k`). Each
 `--set field=value` changes one field of the preset's `ModelConfig`
-(`model_kwargs.NAME=value` for a model argument, JSON values), which is
-how the rows of the ablation table in RESULTS.md are made:
+(`model_kwargs.NAME=value` for a model argument, `data.FIELD=value` for
+the `DatasetConfig`; JSON values), which is how the rows of the ablation
+table in RESULTS.md are made:
 
     TF_CPP_MIN_LOG_LEVEL=2 nohup .venv/bin/python \\
         benchmarks/multi30k_preset.py --work-dir outputs/m30k_preset \\
         > benchmarks/logs/multi30k_preset.log 2>&1 &
     ... --set average_last_epochs=0 --set model_kwargs.dropout=0.3
+    ... --set data.joint_vocabulary=true \\
+        --set model_kwargs.share_embeddings=true
 
 Not a CI test (about 100 minutes of training on 2 CPU cores).
 """
@@ -36,9 +39,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from run_info import print_run_header  # noqa: E402
 
 
-def parse_overrides(items, model_config):
-    """`ModelConfig` with the `--set field=value` changes applied."""
-    changes = {}
+def parse_overrides(items, dataset_config, model_config):
+    """`(DatasetConfig, ModelConfig)` with the `--set field=value` changes
+    applied: `data.FIELD` for the DatasetConfig, `model_kwargs.NAME` for a
+    model argument, a bare `FIELD` for the ModelConfig."""
+    changes = {"data": {}, "model": {}}
     kwargs = dict(model_config.model_kwargs)
     for item in items:
         name, sep, value = item.partition("=")
@@ -48,11 +53,20 @@ def parse_overrides(items, model_config):
             value = json.loads(value)
         except json.JSONDecodeError:
             pass  # a plain string
+        if isinstance(value, list):
+            value = tuple(value)
         if name.startswith("model_kwargs."):
             kwargs[name.split(".", 1)[1]] = value
+        elif name.startswith("data."):
+            changes["data"][name.split(".", 1)[1]] = value
         else:
-            changes[name] = tuple(value) if isinstance(value, list) else value
-    return dataclasses.replace(model_config, model_kwargs=kwargs, **changes)
+            changes["model"][name] = value
+    return (
+        dataclasses.replace(dataset_config, **changes["data"]),
+        dataclasses.replace(
+            model_config, model_kwargs=kwargs, **changes["model"]
+        ),
+    )
 
 
 def write_split(pairs, path):
@@ -124,7 +138,8 @@ def main():
         action="append",
         default=[],
         metavar="FIELD=VALUE",
-        help="change one ModelConfig field of the preset (repeatable)",
+        help="change one field of the preset (repeatable; data.FIELD for the "
+        "DatasetConfig, model_kwargs.NAME for a model argument)",
     )
     args = parser.parse_args()
 
@@ -135,8 +150,9 @@ def main():
 
     data_dir = args.data_dir or data.MULTI30K_DIR
 
-    dataset_config, model_config = configs.preset("multi30k")
-    model_config = parse_overrides(args.set, model_config)
+    dataset_config, model_config = parse_overrides(
+        args.set, *configs.preset("multi30k")
+    )
     print_run_header()
     print(f"changes to the preset: {args.set or 'none'}", flush=True)
     os.makedirs(args.work_dir, exist_ok=True)
