@@ -69,31 +69,6 @@ def parse_overrides(items, dataset_config, model_config):
     )
 
 
-def write_split(pairs, path):
-    """The pairs as gzipped tf.Examples with the Trainer's text keys."""
-    import tensorflow as tf
-
-    from keras_seq_pipelines import configs
-
-    def feature(text):
-        return tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[text.encode("utf-8")])
-        )
-
-    options = tf.io.TFRecordOptions(compression_type="GZIP")
-    with tf.io.TFRecordWriter(path, options) as writer:
-        for source, target in pairs:
-            example = tf.train.Example(
-                features=tf.train.Features(
-                    feature={
-                        configs.SOURCE_TEXT_KEY: feature(source),
-                        configs.TARGET_TEXT_KEY: feature(target),
-                    }
-                )
-            )
-            writer.write(example.SerializeToString())
-
-
 def score(hypotheses, references):
     """Cased BLEU (with signature), lower-cased BLEU and chrF."""
     import sacrebleu
@@ -163,7 +138,7 @@ def main():
     files = {}
     for split in pairs:
         files[split] = os.path.join(args.work_dir, f"{split}.tfrecord.gz")
-        write_split(pairs[split], files[split])
+        trainer.write_texts(files[split], pairs[split])
     start = time.time()
     translator, history = trainer.train_and_export(
         files["train"],

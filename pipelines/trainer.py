@@ -79,6 +79,29 @@ def read_texts(file_patterns):
     return tuple([t.decode("utf-8") for t in values[k]] for k in keys)
 
 
+def write_texts(path, pairs):
+    """Writes `(source, target)` str pairs as the gzipped tf.Examples
+    `read_texts` and `make_dataset` read (the raw-text features of
+    Transform's output), for training outside TFX."""
+
+    def feature(text):
+        return tf.train.Feature(
+            bytes_list=tf.train.BytesList(value=[text.encode("utf-8")])
+        )
+
+    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
+        for source, target in pairs:
+            example = tf.train.Example(
+                features=tf.train.Features(
+                    feature={
+                        configs.SOURCE_TEXT_KEY: feature(source),
+                        configs.TARGET_TEXT_KEY: feature(target),
+                    }
+                )
+            )
+            writer.write(example.SerializeToString())
+
+
 def build_tokenizers(dataset_config, tf_transform_output, train_files):
     """`(source, target)` keras_seq.text tokenizers of the configuration."""
     from keras_seq import text

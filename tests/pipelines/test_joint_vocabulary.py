@@ -6,29 +6,9 @@ import gzip
 import os
 
 import pytest
-import tensorflow as tf
 
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import trainer
-
-
-def _write_texts(path, pairs):
-    def feature(text):
-        return tf.train.Feature(
-            bytes_list=tf.train.BytesList(value=[text.encode("utf-8")])
-        )
-
-    with tf.io.TFRecordWriter(path, options="GZIP") as writer:
-        for source, target in pairs:
-            example = tf.train.Example(
-                features=tf.train.Features(
-                    feature={
-                        configs.SOURCE_TEXT_KEY: feature(source),
-                        configs.TARGET_TEXT_KEY: feature(target),
-                    }
-                )
-            )
-            writer.write(example.SerializeToString())
 
 
 def _read(path, n):
@@ -44,7 +24,7 @@ def test_joint_model_holds_pieces_of_both_languages(tmp_path, multi30k_dir):
     english = _read(os.path.join(multi30k_dir, "train.en.gz"), 400)
     german = _read(os.path.join(multi30k_dir, "train.de.gz"), 400)
     path = str(tmp_path / "train.gz")
-    _write_texts(path, list(zip(english, german)))
+    trainer.write_texts(path, list(zip(english, german)))
     dataset_config, _ = configs.preset("multi30k")
     dataset_config = dataclasses.replace(dataset_config, vocabulary_size=600)
     separate = trainer.build_tokenizers(dataset_config, None, path)
