@@ -67,6 +67,26 @@ def _quiet_startup(verbose):
     warnings.filterwarnings("ignore", category=FutureWarning)
 
 
+def _silence_native_stderr():
+    """Sends what C++ libraries write to file descriptor 2 (XLA's absl log
+    lines, SentencePiece's "precompiled_charsmap is empty" notes, TF
+    kernels' messages) to /dev/null; Python's `sys.stderr` (warnings, the
+    one-line errors, `translate`'s truncation warnings) keeps writing to
+    the real standard error through a copy of the descriptor. Only for the
+    console program: `--verbose` skips it, so nothing is hidden then."""
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+    except OSError:  # no usable descriptor 2: nothing to silence
+        return
+    os.dup2(devnull, 2)
+    os.close(devnull)
+    sys.stderr = os.fdopen(
+        saved, "w", buffering=1, encoding="utf-8", errors="backslashreplace"
+    )
+
+
 def _load(module_name):
     try:
         return importlib.import_module(module_name)
@@ -144,5 +164,13 @@ def main(argv=None):
         return OTHER_ERROR
 
 
-if __name__ == "__main__":
+def console_main():
+    """The `keras-seq` program: `main` with native library noise kept off
+    standard error (unless `--verbose`)."""
+    if "--verbose" not in sys.argv[1:]:
+        _silence_native_stderr()
     sys.exit(main())
+
+
+if __name__ == "__main__":
+    console_main()

@@ -154,3 +154,41 @@ def test_pipeline_progress_prints_to_the_current_stdout(monkeypatch, capsys):
     progress.poll()  # remembers where this run's executions start
     progress.poll()
     assert capsys.readouterr().out == "[1/1] Trainer COMPLETE (2 s)\n"
+
+
+def test_successful_translation_leaves_standard_error_empty(tmp_path):
+    # A SentencePiece translator: loading its model makes the C++ library
+    # log "precompiled_charsmap is empty" on file descriptor 2, and
+    # decoding compiles with XLA, whose absl logging writes there too.
+    import keras
+
+    from keras_seq.datasets import load_dates
+    from keras_seq.models import TransformerSeq2Seq
+    from keras_seq.models import Translator
+    from keras_seq.text import SentencePieceTokenizer
+
+    pairs = load_dates(num_train=300, num_val=0, num_test=0, seed=2)["train"]
+    keras.utils.set_random_seed(3)
+    source = SentencePieceTokenizer.from_corpus(
+        [s for s, _ in pairs], vocabulary_size=400, exact_size=False
+    )
+    target = SentencePieceTokenizer.from_corpus(
+        [t for _, t in pairs], vocabulary_size=400, exact_size=False
+    )
+    model = TransformerSeq2Seq(
+        source.vocabulary_size,
+        target.vocabulary_size,
+        hidden_dim=16,
+        num_layers=1,
+        num_heads=2,
+        intermediate_dim=16,
+        max_source_length=24,
+        max_target_length=12,
+    )
+    model.build()
+    path = str(tmp_path / "sp.keras")
+    Translator(model, source, target, beam_width=2).save(path)
+    result = _run("translate", "--model", path, "25 November 2026")
+    assert result.returncode == 0, result.stderr.decode()[-2000:]
+    assert len(result.stdout.decode("utf-8").splitlines()) == 1
+    assert result.stderr == b""
