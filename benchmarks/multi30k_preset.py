@@ -61,12 +61,15 @@ def parse_overrides(items, dataset_config, model_config):
             changes["data"][name.split(".", 1)[1]] = value
         else:
             changes["model"][name] = value
-    return (
-        dataclasses.replace(dataset_config, **changes["data"]),
-        dataclasses.replace(
-            model_config, model_kwargs=kwargs, **changes["model"]
-        ),
-    )
+    try:
+        return (
+            dataclasses.replace(dataset_config, **changes["data"]),
+            dataclasses.replace(
+                model_config, model_kwargs=kwargs, **changes["model"]
+            ),
+        )
+    except (TypeError, ValueError) as e:  # unknown field or bad value
+        raise SystemExit(f"--set: {e}. Received: {items!r}") from None
 
 
 def score(hypotheses, references):
