@@ -76,17 +76,31 @@ def parse_args():
         default=2,
         help="3x3 convolutions per block of the built-in CNN",
     )
+    parser.add_argument(
+        "--patch-size",
+        type=int,
+        default=None,
+        help="the patch encoder instead of the CNN blocks: P x P patches "
+        "(8: 8x8 regions of a 64x64 image), each region seeing its own "
+        "patch only; --filters then gives the patch embedding's size and "
+        "one 1x1 convolution per further entry",
+    )
     return parser.parse_args()
 
 
 def build_model(
-    regularization, max_length, convolutions_per_block=2, filters=(8, 16, 32)
+    regularization,
+    max_length,
+    convolutions_per_block=2,
+    filters=(8, 16, 32),
+    patch_size=None,
 ):
     encoder = ImageFeatureEncoder(
         (64, 64, 3),
         filters=list(filters),
         coordinate_channels=True,
-        convolutions_per_block=convolutions_per_block,
+        convolutions_per_block=None if patch_size else convolutions_per_block,
+        patch_size=patch_size,
     )
     return ShowAttendTellCaptioner(
         encoder,
@@ -161,6 +175,7 @@ def main():
             max_length,
             args.convolutions_per_block,
             [int(f) for f in args.filters.split(",")],
+            args.patch_size,
         )
         model.compile(
             keras.optimizers.Adam(args.learning_rate),

@@ -38,6 +38,8 @@ ENCODER_KWARGS = (
     "filters",
     "freeze_backbone",
     "coordinate_channels",
+    "convolutions_per_block",
+    "patch_size",
 )
 
 

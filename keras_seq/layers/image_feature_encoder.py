@@ -39,6 +39,26 @@ def _check_filters(filters):
         )
 
 
+def _check_patch_size(patch_size, image_shape, backbone, convolutions):
+    """`patch_size` checked against the other arguments (None or an int)."""
+    if patch_size is None:
+        return None
+    patch_size = check_int("patch_size", patch_size)
+    if backbone is not None or convolutions is not None:
+        raise ValueError(
+            "`patch_size` chooses the patch encoder instead of the built-in "
+            "CNN's blocks, so it cannot be combined with `backbone` or "
+            f"`convolutions_per_block`. Received: patch_size={patch_size}, "
+            f"backbone={backbone!r}, convolutions_per_block={convolutions!r}"
+        )
+    if image_shape[0] % patch_size or image_shape[1] % patch_size:
+        raise ValueError(
+            "`patch_size` must divide the image's height and width. "
+            f"Received: patch_size={patch_size}, image_shape={image_shape}"
+        )
+    return patch_size
+
+
 def _application(name):
     """The `keras.applications` constructor called `name`, or ValueError."""
     constructor = getattr(keras.applications, name, None)
@@ -75,7 +95,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
     as `L = h * w` vectors, so region `i` covers the cell
     `(i // w, i % w)` of the grid (`grid_shape = (h, w)`).
 
-    Two kinds of CNN:
+    Three kinds of encoder:
 
     - `backbone=None`: a small CNN built here: for each entry of `filters`
       a block of `convolutions_per_block` (two by default) 3x3 ReLU
@@ -93,6 +113,15 @@ class ImageFeatureEncoder(keras.layers.Layer):
       `conv5_4`, i.e. `feature_layer="block5_conv4"` of `VGG19`, a 14x14
       grid from 224x224 images). The images are passed through the
       application's own `preprocess_input` first.
+
+    - `patch_size=p` (with `backbone=None`): the image is cut into
+      non-overlapping `p x p` patches, each embedded by one linear map of
+      its pixels (a convolution with kernel and stride `p`, the patch
+      embedding of Dosovitskiy et al. 2021) and a ReLU, then by a 1x1
+      ReLU convolution for each further entry of `filters`. Region `i` is
+      then computed from the pixels of its own cell only (its receptive
+      field is the cell), so attending to a region means reading that
+      part of the image and nothing next to it.
 
     With `coordinate_channels=True` the built-in CNN also reads two extra
     input channels holding each pixel's row and column, scaled to
@@ -125,7 +154,10 @@ class ImageFeatureEncoder(keras.layers.Layer):
         freeze_backbone: bool, see above.
         coordinate_channels: bool, CoordConv inputs for the built-in CNN.
         convolutions_per_block: int >= 1, 3x3 convolutions in each block of
-            the built-in CNN.
+            the built-in CNN (default 2). Not with `patch_size`.
+        patch_size: `None`, or an int >= 1 dividing the image's height and
+            width: the patch encoder described above (`filters[0]` is the
+            patch embedding's size).
         **kwargs: base `keras.layers.Layer` arguments.
 
     Call arguments:
@@ -141,6 +173,9 @@ class ImageFeatureEncoder(keras.layers.Layer):
     >>> encoder.grid_shape  # (8, 8)
 
     References:
+        Dosovitskiy et al. (2021). An Image is Worth 16x16 Words:
+        Transformers for Image Recognition at Scale. ICLR.
+        https://arxiv.org/abs/2010.11929
         Xu et al. (2015). Show, Attend and Tell: Neural Image Caption
         Generation with Visual Attention. ICML.
         https://arxiv.org/abs/1502.03044
@@ -155,7 +190,8 @@ class ImageFeatureEncoder(keras.layers.Layer):
         filters=(32, 64, 128),
         freeze_backbone=False,
         coordinate_channels=False,
-        convolutions_per_block=2,
+        convolutions_per_block=None,
+        patch_size=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -184,9 +220,14 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "`coordinate_channels` must be a bool. "
                 f"Received: coordinate_channels={coordinate_channels!r}"
             )
-        convolutions_per_block = check_int(
-            "convolutions_per_block", convolutions_per_block
+        patch_size = _check_patch_size(
+            patch_size, image_shape, backbone, convolutions_per_block
         )
+        if patch_size is None:
+            convolutions_per_block = check_int(
+                "convolutions_per_block",
+                2 if convolutions_per_block is None else convolutions_per_block,
+            )
         if coordinate_channels and backbone is not None:
             raise ValueError(
                 "`coordinate_channels` adds input channels, which a "
@@ -197,6 +238,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
         self.image_shape = image_shape
         self.coordinate_channels = coordinate_channels
         self.convolutions_per_block = convolutions_per_block
+        self.patch_size = patch_size
         self.backbone = backbone
         self.backbone_weights = backbone_weights
         self.feature_layer = feature_layer
@@ -230,6 +272,8 @@ class ImageFeatureEncoder(keras.layers.Layer):
         # Built functionally so the grid size is known from `image_shape`.
         channels = self.image_shape[-1] + (2 if self.coordinate_channels else 0)
         inputs = keras.Input(self.image_shape[:2] + (channels,), name="images")
+        if self.patch_size is not None:
+            return self._build_patch_encoder(inputs)
         x = inputs
         for i, filters in enumerate(self.filters):
             for j in range(self.convolutions_per_block):
@@ -245,6 +289,26 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 2, dtype=self.dtype_policy, name=f"block{i}_pool"
             )(x)
         return keras.Model(inputs, x, name="cnn")
+
+    def _build_patch_encoder(self, inputs):
+        # Kernel = stride = patch: each output cell sees its own patch only.
+        x = keras.layers.Conv2D(
+            self.filters[0],
+            self.patch_size,
+            strides=self.patch_size,
+            activation="relu",
+            dtype=self.dtype_policy,
+            name="patch_embedding",
+        )(inputs)
+        for i, filters in enumerate(self.filters[1:]):
+            x = keras.layers.Conv2D(
+                filters,
+                1,
+                activation="relu",
+                dtype=self.dtype_policy,
+                name=f"patch_dense{i}",
+            )(x)
+        return keras.Model(inputs, x, name="patch_encoder")
 
     def build(self, images_shape=None):
         if self.backbone is None:
@@ -351,6 +415,7 @@ class ImageFeatureEncoder(keras.layers.Layer):
                 "freeze_backbone": self.freeze_backbone,
                 "coordinate_channels": self.coordinate_channels,
                 "convolutions_per_block": self.convolutions_per_block,
+                "patch_size": self.patch_size,
             }
         )
         return config

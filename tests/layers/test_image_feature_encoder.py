@@ -134,6 +134,61 @@ def test_one_convolution_per_block_matches_numpy():
         ImageFeatureEncoder((8, 8, 3), convolutions_per_block=0)
 
 
+def test_patch_encoder_matches_numpy_and_sees_its_own_patch_only():
+    run_layer_test(
+        ImageFeatureEncoder,
+        {
+            "image_shape": (16, 16, 3),
+            "filters": [4, 6],
+            "patch_size": 4,
+            "coordinate_channels": True,
+        },
+        [_images()],
+        expected_output_shape=(2, 16, 6),
+    )
+    keras.utils.set_random_seed(5)
+    encoder = ImageFeatureEncoder(
+        (8, 12, 3), filters=[5, 3], patch_size=4, coordinate_channels=True
+    )
+    images = np.random.default_rng(6).random((2, 8, 12, 3)).astype("float32")
+    features = _np(encoder(images))
+    assert encoder.grid_shape == (2, 3)
+    embedding = encoder.cnn.get_layer("patch_embedding")
+    dense = encoder.cnn.get_layer("patch_dense0")
+    kernel = _np(embedding.kernel).astype("float64")  # (4, 4, 5, 5)
+    rows = np.linspace(-1, 1, 8)[:, None] * np.ones((1, 12))
+    columns = np.ones((8, 1)) * np.linspace(-1, 1, 12)[None, :]
+    for b in range(2):
+        x = np.concatenate(
+            [images[b], rows[..., None], columns[..., None]], axis=-1
+        )
+        for i in range(6):
+            r, c = divmod(i, 3)
+            patch = x[4 * r : 4 * r + 4, 4 * c : 4 * c + 4]  # (4, 4, 5)
+            # Dosovitskiy et al. eq. 1: a linear map E of the flattened patch.
+            e = np.maximum(
+                np.einsum("hwc,hwco->o", patch, kernel) + _np(embedding.bias),
+                0.0,
+            )
+            expected = np.maximum(
+                e @ _np(dense.kernel)[0, 0] + _np(dense.bias), 0.0
+            )
+            np.testing.assert_allclose(features[b, i], expected, atol=1e-5)
+    # Changing every pixel outside cell (1, 2) leaves region 5 unchanged.
+    changed = images.copy()
+    changed[:, :4] = 0.5
+    changed[:, :, :8] = 0.5
+    np.testing.assert_allclose(
+        _np(encoder(changed))[:, 5], features[:, 5], atol=1e-6
+    )
+    boxes = encoder.region_boxes()
+    np.testing.assert_allclose(boxes[5], [4, 8, 8, 12])
+    config = encoder.get_config()
+    assert config["patch_size"] == 4
+    assert config["convolutions_per_block"] is None
+    assert ImageFeatureEncoder.from_config(config).patch_size == 4
+
+
 def test_region_boxes():
     encoder = ImageFeatureEncoder((16, 24, 3), filters=[4, 4])
     encoder.build()
@@ -225,6 +280,24 @@ def test_weights_file_and_keras_round_trip(tmp_path):
                 "coordinate_channels": True,
             },
             "backbone",
+        ),
+        ({"image_shape": (32, 32, 3), "patch_size": 5}, "patch_size=5"),
+        ({"image_shape": (32, 32, 3), "patch_size": 0}, "patch_size=0"),
+        (
+            {
+                "image_shape": (32, 32, 3),
+                "patch_size": 8,
+                "convolutions_per_block": 1,
+            },
+            "convolutions_per_block=1",
+        ),
+        (
+            {
+                "image_shape": (32, 32, 3),
+                "patch_size": 8,
+                "backbone": "MobileNetV2",
+            },
+            "backbone='MobileNetV2'",
         ),
     ],
 )
