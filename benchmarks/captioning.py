@@ -132,9 +132,18 @@ def evaluate(model, test):
         test["objects"],
         model.encoder.region_boxes(),
     )
+    # And with the attention of the noun phrase's article ("a"), the step
+    # at which the model starts the phrase.
+    at_article = attention_localization(
+        words,
+        np.roll(alignments, 2, axis=1),
+        test["objects"],
+        model.encoder.region_boxes(),
+    )
     real = np.arange(gates.shape[1])[None, :] < lengths[:, None]
     return {
         "localization_at_colour": at_colour["localization"],
+        "localization_at_article": at_article["localization"],
         "exact_match": exact_match(hypotheses, test["captions"]),
         "bleu": corpus_bleu(hypotheses, test["captions"]),
         **localization,
@@ -216,7 +225,8 @@ def main():
             f"localization {100 * result['localization']:.1f}% of "
             f"{result['scored']} nouns ({result['unmatched']} nouns named "
             f"no shape of the image; at the colour word's step "
-            f"{100 * result['localization_at_colour']:.1f}%), "
+            f"{100 * result['localization_at_colour']:.1f}%, at the "
+            f"article's {100 * result['localization_at_article']:.1f}%), "
             f"mean beta {result['mean_gate']:.3f}, "
             f"final training loss {result['final_loss']:.3f}, "
             f"training {seconds:.0f} s",

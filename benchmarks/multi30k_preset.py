@@ -23,6 +23,8 @@ table in RESULTS.md are made:
     ... --set average_last_epochs=0 --set model_kwargs.dropout=0.3
     ... --set data.joint_vocabulary=true \\
         --set model_kwargs.share_embeddings=true
+    ... --architecture rnn      # the RNN recipe (Luong attention)
+    ... --architecture rnn --set model_kwargs.attention=bahdanau
 
 Not a CI test (about 100 minutes of training on 2 CPU cores).
 """
@@ -112,6 +114,13 @@ def main():
         help="first N validation pairs only (quick checks)",
     )
     parser.add_argument(
+        "--architecture",
+        choices=("transformer", "rnn"),
+        default="transformer",
+        help="the preset's Transformer or its RNN recipe (Luong attention; "
+        "`--set model_kwargs.attention=bahdanau` or `=local` for the others)",
+    )
+    parser.add_argument(
         "--set",
         action="append",
         default=[],
@@ -129,10 +138,14 @@ def main():
     data_dir = args.data_dir or data.MULTI30K_DIR
 
     dataset_config, model_config = parse_overrides(
-        args.set, *configs.preset("multi30k")
+        args.set, *configs.preset("multi30k", args.architecture)
     )
     print_run_header()
-    print(f"changes to the preset: {args.set or 'none'}", flush=True)
+    print(
+        f"architecture: {args.architecture}; changes to the preset: "
+        f"{args.set or 'none'}",
+        flush=True,
+    )
     os.makedirs(args.work_dir, exist_ok=True)
     pairs = {
         "train": load_multi30k("train", data_dir=data_dir)[: args.num_train],
@@ -159,6 +172,7 @@ def main():
     result = score(hypotheses, [t for _, t in pairs["val"]])
     result.update(
         {
+            "architecture": args.architecture,
             "changes": args.set,
             "train_minutes": round(train_seconds / 60, 1),
             "decode_seconds": round(time.time() - start),

@@ -191,6 +191,14 @@ class ModelConfig:
             decodes (`serving_default`).
         beam_width: beams of beam search and size of the `n_best` list.
         length_penalty: GNMT length penalty alpha of beam search.
+        gradient_clip_norm: None, or rescale the gradients whenever their
+            global norm exceeds this value (Luong et al. 2015 sec. 4.1
+            use 5 for their LSTMs; Adam's `global_clipnorm`).
+        max_training_minutes: None, or a budget of training time: no
+            epoch is started that would not end within this many minutes
+            of the start of training (each epoch expected to take as long
+            as the mean of those before it), so `epochs` is then a
+            maximum. Made for "the best model in two hours" recipes.
         jit_compile: compile the training step with XLA.
         mixed_precision: `"auto"` (mixed_float16 on GPU only, float32
             elsewhere), `"on"` or `"off"`.
@@ -212,6 +220,8 @@ class ModelConfig:
     decode_strategy: str = "beam"
     beam_width: int = 4
     length_penalty: float = 0.6
+    gradient_clip_norm: float | None = None
+    max_training_minutes: float | None = None
     jit_compile: bool = False
     mixed_precision: str = "auto"
     seed: int | None = 0
@@ -283,6 +293,17 @@ class ModelConfig:
                 "`seed` must be a non-negative int or None. "
                 f"Received: seed={self.seed!r}"
             )
+        for name in ("gradient_clip_norm", "max_training_minutes"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not value > 0
+            ):
+                raise ValueError(
+                    f"`{name}` must be None or a positive number. "
+                    f"Received: {name}={value!r}"
+                )
         if not self.learning_rate > 0:
             raise ValueError(
                 "`learning_rate` must be positive. "
@@ -396,6 +417,42 @@ PRESETS = {
 }
 
 
+# A corpus' recipe for an architecture other than its preset's
+# (`keras-seq pipeline run --dataset multi30k --architecture rnn`).
+ARCHITECTURE_RECIPES = {
+    # An attentional LSTM (Luong et al. 2015: bidirectional encoder, global
+    # attention with the "general" score, input feeding, gradient norm
+    # clipped at 5) with the Transformer preset's data side and training
+    # tools (warm-up, label smoothing, buckets, averaging), in a two-hour
+    # training budget.
+    ("multi30k", "rnn"): ModelConfig(
+        architecture="rnn",
+        model_kwargs={
+            "embedding_dim": 256,
+            "hidden_dim": 512,
+            "bidirectional": True,
+            "attention": "luong",
+            "score": "general",
+            "input_feeding": True,
+            "dropout": 0.3,
+        },
+        epochs=40,
+        max_training_minutes=105.0,
+        batch_size=64,
+        learning_rate=1e-3,
+        warmup_steps=1000,
+        label_smoothing=0.1,
+        gradient_clip_norm=5.0,
+        bucket_boundaries=(16, 24, 32, 40, 56),
+        best_checkpoint_examples=400,
+        average_last_epochs=5,
+        decode_strategy="beam",
+        beam_width=4,
+        length_penalty=1.0,
+    ),
+}
+
+
 def check_task(dataset_config, model_config):
     """Raises a `ValueError` if the model cannot do the corpus' task."""
     expected = (
@@ -411,12 +468,30 @@ def check_task(dataset_config, model_config):
         )
 
 
-def preset(name):
+def preset(name, architecture=None):
     """Returns `(DatasetConfig, ModelConfig)` for a corpus shipped with the
-    pipeline."""
+    pipeline.
+
+    Args:
+        name: the corpus, a key of `PRESETS`.
+        architecture: None for the preset's own model; another
+            architecture gets the corpus' recipe for it
+            (`ARCHITECTURE_RECIPES`) when there is one, else the preset's
+            training settings with that model's default sizes (the
+            preset's sizes belong to its own architecture).
+    """
     if name not in PRESETS:
         raise ValueError(
             f"`dataset` must be one of {sorted(PRESETS)}. Received: "
             f"dataset={name!r}"
         )
-    return PRESETS[name]
+    dataset_config, model_config = PRESETS[name]
+    if architecture is None or architecture == model_config.architecture:
+        return dataset_config, model_config
+    if (name, architecture) in ARCHITECTURE_RECIPES:
+        return dataset_config, ARCHITECTURE_RECIPES[(name, architecture)]
+    changed = dataclasses.replace(
+        model_config, architecture=architecture, model_kwargs={}
+    )
+    check_task(dataset_config, changed)
+    return dataset_config, changed

@@ -16,9 +16,10 @@ TFX's Trainer calls `run_fn(fn_args)`; `fn_args.custom_config` holds
 3. The model (`"rnn"`: `RNNSeq2Seq`, Luong attention by default;
    `"transformer"`: `TransformerSeq2Seq`) trained with the library's recipe
    under a distribution strategy chosen from the hardware: Adam with the
-   warm-up schedule, label smoothing, TensorBoard logs, the weights of the
-   epoch with the best validation BLEU (or the average of the last epochs'
-   weights when that scores higher), and `keras.callbacks.BackupAndRestore`
+   warm-up schedule (and gradient clipping), label smoothing, TensorBoard
+   logs, the weights of the epoch with the best validation BLEU (or the
+   average of the last epochs' weights when that scores higher), an
+   optional training-time budget, and `keras.callbacks.BackupAndRestore`
    so a killed Trainer resumes at the epoch it reached.
 4. `Translator(...).export(serving_model_dir)`: the string -> string
    SavedModel the Pusher pushes; `translator.keras` beside the TensorBoard
@@ -31,6 +32,7 @@ import glob
 import hashlib
 import json
 import os
+import time
 
 import keras
 import tensorflow as tf
@@ -275,6 +277,7 @@ def compile_model(model, model_config):
         optimizer=keras.optimizers.Adam(
             learning_rate(model_config, hidden_dim),
             beta_2=0.98 if model_config.warmup_steps else 0.999,
+            global_clipnorm=model_config.gradient_clip_norm,
         ),
         loss=metrics.MaskedSparseCategoricalCrossentropy(
             from_logits=True, label_smoothing=model_config.label_smoothing
@@ -283,6 +286,35 @@ def compile_model(model, model_config):
         jit_compile=model_config.jit_compile,
     )
     return model
+
+
+class TrainingTimeBudget(keras.callbacks.Callback):
+    """Stops training before an epoch that would end after `minutes` of
+    training, each epoch expected to last the mean of the finished ones
+    (wall time of this `fit` call, validation included)."""
+
+    def __init__(self, minutes, clock=time.monotonic):
+        super().__init__()
+        self.seconds = 60.0 * minutes
+        self.clock = clock
+        self.stopped_after_epoch = None
+
+    def on_train_begin(self, logs=None):
+        self.start = self.clock()
+        self.epochs_done = 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epochs_done += 1
+        elapsed = self.clock() - self.start
+        if elapsed + elapsed / self.epochs_done > self.seconds:
+            self.model.stop_training = True
+            self.stopped_after_epoch = epoch + 1
+            print(
+                f"Training time budget: stopping after epoch {epoch + 1} "
+                f"({elapsed / 60:.1f} of {self.seconds / 60:g} minutes used; "
+                "another epoch would not fit)",
+                flush=True,
+            )
 
 
 def average_weight_files(model, weight_files):
@@ -503,6 +535,8 @@ def train_and_export(
                 average_last=model_config.average_last_epochs,
             )
         )
+    if model_config.max_training_minutes:
+        callbacks.append(TrainingTimeBudget(model_config.max_training_minutes))
     callbacks.extend(extra_callbacks)
     history = model.fit(
         train_ds,
