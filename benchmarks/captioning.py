@@ -27,6 +27,12 @@ prints for each, on held-out images decoded greedily:
 
 It saves the attention overlay of a few held-out images (the last model
 trained) to `--figure`.
+
+`--decoder transformer` trains a `TransformerCaptioner` instead
+(`--num-layers` decoder layers of `--num-heads` heads, no region encoder,
+so each region keeps its own features); its attention is the last
+layer's cross-attention averaged over the heads, and lambda does not
+apply (give `--lambdas 0`).
 """
 
 import argparse
@@ -48,6 +54,7 @@ from keras_seq.metrics import MaskedSparseCategoricalCrossentropy
 from keras_seq.metrics import corpus_bleu
 from keras_seq.metrics import exact_match
 from keras_seq.models import ShowAttendTellCaptioner
+from keras_seq.models import TransformerCaptioner
 from keras_seq.plotting import plot_attention_overlay
 
 
@@ -85,7 +92,25 @@ def parse_args():
         "patch only; --filters then gives the patch embedding's size and "
         "one 1x1 convolution per further entry",
     )
-    return parser.parse_args()
+    parser.add_argument(
+        "--decoder",
+        choices=("show_attend_tell", "transformer"),
+        default="show_attend_tell",
+    )
+    parser.add_argument(
+        "--num-layers", type=int, default=1, help="Transformer decoder layers"
+    )
+    parser.add_argument(
+        "--num-heads", type=int, default=1, help="Transformer attention heads"
+    )
+    args = parser.parse_args()
+    if args.decoder == "transformer" and args.lambdas != "0":
+        parser.error(
+            "lambda (the doubly stochastic regularizer) belongs to "
+            "show_attend_tell; give --lambdas 0 with --decoder transformer. "
+            f"Received: --lambdas {args.lambdas}"
+        )
+    return args
 
 
 def build_model(
@@ -94,6 +119,7 @@ def build_model(
     convolutions_per_block=2,
     filters=(8, 16, 32),
     patch_size=None,
+    args=None,
 ):
     encoder = ImageFeatureEncoder(
         (64, 64, 3),
@@ -102,6 +128,18 @@ def build_model(
         convolutions_per_block=None if patch_size else convolutions_per_block,
         patch_size=patch_size,
     )
+    if args is not None and args.decoder == "transformer":
+        return TransformerCaptioner(
+            encoder,
+            len(SHAPES_VOCABULARY),
+            hidden_dim=64,
+            num_layers=args.num_layers,
+            num_heads=args.num_heads,
+            intermediate_dim=128,
+            num_encoder_layers=0,
+            dropout=0.0,
+            max_caption_length=max_length,
+        )
     return ShowAttendTellCaptioner(
         encoder,
         len(SHAPES_VOCABULARY),
@@ -117,7 +155,12 @@ def evaluate(model, test):
     out = model.generate(test["images"])
     tokens = ops.convert_to_numpy(out["token_ids"])
     alignments = ops.convert_to_numpy(out["alignment"])
-    gates = ops.convert_to_numpy(out["gate"])
+    # The Transformer has no gating scalar: its context is used whole.
+    gates = (
+        ops.convert_to_numpy(out["gate"])
+        if "gate" in out
+        else np.ones(alignments.shape[:2], "float32")
+    )
     lengths = ops.convert_to_numpy(out["lengths"])
     words = [decode_shapes_caption(row) for row in tokens]
     hypotheses = [" ".join(w) for w in words]
@@ -185,6 +228,7 @@ def main():
             args.convolutions_per_block,
             [int(f) for f in args.filters.split(",")],
             args.patch_size,
+            args,
         )
         model.compile(
             keras.optimizers.Adam(args.learning_rate),
