@@ -425,7 +425,8 @@ ARCHITECTURE_RECIPES = {
     # clipped at 5) with the Transformer preset's data side and training
     # tools (warm-up, label smoothing, buckets, averaging), in a two-hour
     # training budget.
-    ("multi30k", "rnn"): ModelConfig(
+    ("multi30k", "rnn"): dataclasses.replace(
+        PRESETS["multi30k"][1],
         architecture="rnn",
         model_kwargs={
             "embedding_dim": 256,
@@ -438,17 +439,8 @@ ARCHITECTURE_RECIPES = {
         },
         epochs=40,
         max_training_minutes=105.0,
-        batch_size=64,
-        learning_rate=1e-3,
         warmup_steps=1000,
-        label_smoothing=0.1,
         gradient_clip_norm=5.0,
-        bucket_boundaries=(16, 24, 32, 40, 56),
-        best_checkpoint_examples=400,
-        average_last_epochs=5,
-        decode_strategy="beam",
-        beam_width=4,
-        length_penalty=1.0,
     ),
 }
 
