@@ -113,22 +113,18 @@ def parse_args():
     return args
 
 
-def build_model(
-    regularization,
-    max_length,
-    convolutions_per_block=2,
-    filters=(8, 16, 32),
-    patch_size=None,
-    args=None,
-):
+def build_model(regularization, max_length, args):
+    patch_size = args.patch_size
     encoder = ImageFeatureEncoder(
         (64, 64, 3),
-        filters=list(filters),
+        filters=[int(f) for f in args.filters.split(",")],
         coordinate_channels=True,
-        convolutions_per_block=None if patch_size else convolutions_per_block,
+        convolutions_per_block=None
+        if patch_size
+        else args.convolutions_per_block,
         patch_size=patch_size,
     )
-    if args is not None and args.decoder == "transformer":
+    if args.decoder == "transformer":
         return TransformerCaptioner(
             encoder,
             len(SHAPES_VOCABULARY),
@@ -164,24 +160,15 @@ def evaluate(model, test):
     lengths = ops.convert_to_numpy(out["lengths"])
     words = [decode_shapes_caption(row) for row in tokens]
     hypotheses = [" ".join(w) for w in words]
-    localization = attention_localization(
-        words, alignments, test["objects"], model.encoder.region_boxes()
-    )
-    # The same check with the attention of the step before each noun (the
-    # step that produced its colour word).
-    at_colour = attention_localization(
-        words,
-        np.roll(alignments, 1, axis=1),
-        test["objects"],
-        model.encoder.region_boxes(),
-    )
-    # And with the attention of the noun phrase's article ("a"), the step
-    # at which the model starts the phrase.
-    at_article = attention_localization(
-        words,
-        np.roll(alignments, 2, axis=1),
-        test["objects"],
-        model.encoder.region_boxes(),
+    # Localization with the attention of the noun's step, of the step
+    # before it (the colour word's) and of two steps before (the article
+    # "a", where the model starts the phrase).
+    boxes = model.encoder.region_boxes()
+    localization, at_colour, at_article = (
+        attention_localization(
+            words, np.roll(alignments, shift, axis=1), test["objects"], boxes
+        )
+        for shift in (0, 1, 2)
     )
     real = np.arange(gates.shape[1])[None, :] < lengths[:, None]
     return {
@@ -222,14 +209,10 @@ def main():
     rows = []
     for regularization in lambdas:
         keras.utils.set_random_seed(args.seed)
-        model = build_model(
-            regularization,
-            max_length,
-            args.convolutions_per_block,
-            [int(f) for f in args.filters.split(",")],
-            args.patch_size,
-            args,
-        )
+        try:
+            model = build_model(regularization, max_length, args)
+        except ValueError as error:  # e.g. a patch size that does not fit
+            raise SystemExit(f"captioning.py: {error}") from None
         model.compile(
             keras.optimizers.Adam(args.learning_rate),
             MaskedSparseCategoricalCrossentropy(),
