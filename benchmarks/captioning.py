@@ -66,6 +66,14 @@ def parse_args():
     parser.add_argument("--epochs", type=int, default=6)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--learning-rate", type=float, default=3e-3)
+    parser.add_argument(
+        "--schedule",
+        choices=("constant", "cosine"),
+        default="constant",
+        help="cosine: linear warm-up over the first epoch to "
+        "--learning-rate, then cosine decay to zero at the last step "
+        "(Loshchilov and Hutter 2017, without restarts)",
+    )
     parser.add_argument("--lambdas", default="0,1")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
@@ -147,6 +155,20 @@ def build_model(regularization, max_length, args):
     )
 
 
+def learning_rate(args):
+    """The constant rate, or warm-up then cosine decay over all steps."""
+    if args.schedule == "constant":
+        return args.learning_rate
+    steps_per_epoch = -(-args.train // args.batch_size)
+    total = steps_per_epoch * args.epochs
+    return keras.optimizers.schedules.CosineDecay(
+        initial_learning_rate=0.0,
+        decay_steps=max(total - steps_per_epoch, 1),
+        warmup_target=args.learning_rate,
+        warmup_steps=steps_per_epoch,
+    )
+
+
 def evaluate(model, test):
     out = model.generate(test["images"])
     tokens = ops.convert_to_numpy(out["token_ids"])
@@ -203,7 +225,7 @@ def main():
         f"1-{args.max_objects} shapes, {len(set(train['captions']))} "
         "distinct training captions; "
         f"{args.epochs} epochs, batch {args.batch_size}, "
-        f"Adam {args.learning_rate}",
+        f"Adam {args.learning_rate} ({args.schedule})",
         flush=True,
     )
     rows = []
@@ -214,7 +236,7 @@ def main():
         except ValueError as error:  # e.g. a patch size that does not fit
             raise SystemExit(f"captioning.py: {error}") from None
         model.compile(
-            keras.optimizers.Adam(args.learning_rate),
+            keras.optimizers.Adam(learning_rate(args)),
             MaskedSparseCategoricalCrossentropy(),
             jit_compile=True,
         )
