@@ -28,7 +28,11 @@ def project(inputs, dense):
     """
     inputs = ops.cast(inputs, "float32")
     kernel = ops.cast(dense.kernel, "float32")
-    return ops.einsum("...i,io->...o", inputs, kernel)
+    # Subscripts spelled out for the input's rank: with an ellipsis, the
+    # TF backend's einsum made RNN training with the "general" score ~3x
+    # slower (its gradient; benchmarks/RESULTS.md, "RNN training speed").
+    axes = "abcdefgh"[: len(inputs.shape) - 1]
+    return ops.einsum(f"{axes}i,io->{axes}o", inputs, kernel)
 
 
 def additive_score(query_part, value_part, score_kernel):
