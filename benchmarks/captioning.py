@@ -32,7 +32,9 @@ trained) to `--figure`.
 (`--num-layers` decoder layers of `--num-heads` heads, no region encoder,
 so each region keeps its own features); its attention is the last
 layer's cross-attention averaged over the heads, and lambda does not
-apply (give `--lambdas 0`).
+apply (give `--lambdas 0`). `--schedule cosine` warms the learning rate
+up over the first epoch and decays it to zero by the last (the session 9
+runs of RESULTS.md).
 """
 
 import argparse

@@ -29,8 +29,8 @@ def project(inputs, dense):
     inputs = ops.cast(inputs, "float32")
     kernel = ops.cast(dense.kernel, "float32")
     # Subscripts spelled out for the input's rank: with an ellipsis, the
-    # TF backend's einsum made RNN training with the "general" score ~3x
-    # slower (its gradient; benchmarks/RESULTS.md, "RNN training speed").
+    # TF backend's einsum made RNN training with the "general" score ~4x
+    # slower (benchmarks/RESULTS.md, "RNN training speed").
     axes = "abcdefgh"[: len(inputs.shape) - 1]
     return ops.einsum(f"{axes}i,io->{axes}o", inputs, kernel)
 
