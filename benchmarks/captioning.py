@@ -77,7 +77,20 @@ def parse_args():
         "(Loshchilov and Hutter 2017, without restarts)",
     )
     parser.add_argument("--lambdas", default="0,1")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the training images (held-out: seed + 1000) and, "
+        "unless --init-seed is given, of the weights and batches",
+    )
+    parser.add_argument(
+        "--init-seed",
+        type=int,
+        default=None,
+        help="seed of the weights and the batch order (default: --seed), "
+        "to tell a hard training set from an unlucky initialisation",
+    )
     parser.add_argument(
         "--figure", default="benchmarks/figures/captioning_attention.png"
     )
@@ -157,6 +170,16 @@ def build_model(regularization, max_length, args):
     )
 
 
+def percent(fraction):
+    """`fraction` as a percentage; "n/a" when no noun was scored (NaN)."""
+    return "n/a" if np.isnan(fraction) else f"{100 * fraction:.1f}%"
+
+
+def init_seed(args):
+    """The seed of the weights and batches: --init-seed, else --seed."""
+    return args.seed if args.init_seed is None else args.init_seed
+
+
 def learning_rate(args):
     """The constant rate, or warm-up then cosine decay over all steps."""
     if args.schedule == "constant":
@@ -227,12 +250,13 @@ def main():
         f"1-{args.max_objects} shapes, {len(set(train['captions']))} "
         "distinct training captions; "
         f"{args.epochs} epochs, batch {args.batch_size}, "
-        f"Adam {args.learning_rate} ({args.schedule})",
+        f"Adam {args.learning_rate} ({args.schedule}); seed {args.seed}, "
+        f"weights seed {init_seed(args)}",
         flush=True,
     )
     rows = []
     for regularization in lambdas:
-        keras.utils.set_random_seed(args.seed)
+        keras.utils.set_random_seed(init_seed(args))
         try:
             model = build_model(regularization, max_length, args)
         except ValueError as error:  # e.g. a patch size that does not fit
@@ -273,11 +297,11 @@ def main():
         print(
             f"lambda={regularization:g}: exact match "
             f"{100 * result['exact_match']:.1f}%, BLEU {result['bleu']:.2f}, "
-            f"localization {100 * result['localization']:.1f}% of "
+            f"localization {percent(result['localization'])} of "
             f"{result['scored']} nouns ({result['unmatched']} nouns named "
             f"no shape of the image; at the colour word's step "
-            f"{100 * result['localization_at_colour']:.1f}%, at the "
-            f"article's {100 * result['localization_at_article']:.1f}%), "
+            f"{percent(result['localization_at_colour'])}, at the "
+            f"article's {percent(result['localization_at_article'])}), "
             f"mean beta {result['mean_gate']:.3f}, "
             f"final training loss {result['final_loss']:.3f}, "
             f"training {seconds:.0f} s",
@@ -292,7 +316,7 @@ def main():
     for r in rows:
         print(
             f"| {r['lambda']:g} | {100 * r['exact_match']:.1f}% | "
-            f"{r['bleu']:.2f} | {100 * r['localization']:.1f}% | "
+            f"{r['bleu']:.2f} | {percent(r['localization'])} | "
             f"{r['scored']} ({r['unmatched']}) | {r['mean_gate']:.3f} | "
             f"{r['seconds']:.0f} |"
         )
@@ -303,7 +327,8 @@ def main():
     os.makedirs(os.path.dirname(args.figure) or ".", exist_ok=True)
     plot_attention_overlay(
         test["images"][index],
-        words + ["[EOS]"],
+        # A caption cut at the length limit has no [EOS] step.
+        words + ["[EOS]"][: last["alignments"].shape[1] - len(words)],
         last["alignments"][index],
         model.encoder.grid_shape,
         path=args.figure,
