@@ -127,6 +127,8 @@ def parse_args():
         "--num-heads", type=int, default=1, help="Transformer attention heads"
     )
     args = parser.parse_args()
+    if args.init_seed is None:
+        args.init_seed = args.seed
     if args.decoder == "transformer" and args.lambdas != "0":
         parser.error(
             "lambda (the doubly stochastic regularizer) belongs to "
@@ -173,11 +175,6 @@ def build_model(regularization, max_length, args):
 def percent(fraction):
     """`fraction` as a percentage; "n/a" when no noun was scored (NaN)."""
     return "n/a" if np.isnan(fraction) else f"{100 * fraction:.1f}%"
-
-
-def init_seed(args):
-    """The seed of the weights and batches: --init-seed, else --seed."""
-    return args.seed if args.init_seed is None else args.init_seed
 
 
 def learning_rate(args):
@@ -251,12 +248,12 @@ def main():
         "distinct training captions; "
         f"{args.epochs} epochs, batch {args.batch_size}, "
         f"Adam {args.learning_rate} ({args.schedule}); seed {args.seed}, "
-        f"weights seed {init_seed(args)}",
+        f"weights seed {args.init_seed}",
         flush=True,
     )
     rows = []
     for regularization in lambdas:
-        keras.utils.set_random_seed(init_seed(args))
+        keras.utils.set_random_seed(args.init_seed)
         try:
             model = build_model(regularization, max_length, args)
         except ValueError as error:  # e.g. a patch size that does not fit
