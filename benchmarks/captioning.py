@@ -126,6 +126,13 @@ def parse_args():
     parser.add_argument(
         "--num-heads", type=int, default=1, help="Transformer attention heads"
     )
+    parser.add_argument(
+        "--hidden-dim",
+        type=int,
+        default=64,
+        help="the decoder's width: the Transformer's d (feed-forward 2d) "
+        "or the LSTM's units",
+    )
     args = parser.parse_args()
     if args.init_seed is None:
         args.init_seed = args.seed
@@ -153,10 +160,10 @@ def build_model(regularization, max_length, args):
         return TransformerCaptioner(
             encoder,
             len(SHAPES_VOCABULARY),
-            hidden_dim=64,
+            hidden_dim=args.hidden_dim,
             num_layers=args.num_layers,
             num_heads=args.num_heads,
-            intermediate_dim=128,
+            intermediate_dim=2 * args.hidden_dim,
             num_encoder_layers=0,
             dropout=0.0,
             max_caption_length=max_length,
@@ -165,7 +172,7 @@ def build_model(regularization, max_length, args):
         encoder,
         len(SHAPES_VOCABULARY),
         embedding_dim=32,
-        hidden_dim=64,
+        hidden_dim=args.hidden_dim,
         attention_units=32,
         attention_regularization=regularization,
         max_caption_length=max_length,
