@@ -14,7 +14,8 @@ In one process, on the same synthetic batches:
    `SinePositionEncoding`, post-norm layers, output Dense), both with
    Adam, masked cross-entropy and `jit_compile` per `--train-jit` (compiled
    once, then timed). The two are measured alternately, `--repeats`
-   times, and the median is reported.
+   times, and the median is reported. `--dtype-policy` sets the Keras
+   dtype policy of both (e.g. `mixed_bfloat16`).
 2. Greedy decoding of `--decode-length` tokens (EOS forbidden so every
    sentence runs the full length) for a batch of `--decode-batch`
    sentences: with the key/value cache (`decode_step`, one new position
@@ -234,8 +235,16 @@ def main():
         "or '0,1' (XLA compiles take minutes on a loaded CPU).",
     )
     parser.add_argument("--only-attention", action="store_true")
+    parser.add_argument(
+        "--dtype-policy",
+        default="float32",
+        choices=("float32", "mixed_bfloat16", "mixed_float16"),
+        help="Keras dtype policy of both models (set before they are "
+        "built; logits stay float32)",
+    )
     args = parser.parse_args()
     print("args:", json.dumps(vars(args)), flush=True)
+    keras.config.set_dtype_policy(args.dtype_policy)
     keras.utils.set_random_seed(0)
     rng = np.random.default_rng(0)
     results = {}
