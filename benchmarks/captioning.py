@@ -136,6 +136,17 @@ def parse_args():
     args = parser.parse_args()
     if args.init_seed is None:
         args.init_seed = args.seed
+    if (
+        args.hidden_dim < 1
+        or args.num_heads < 1
+        or (args.decoder == "transformer" and args.hidden_dim % args.num_heads)
+    ):
+        parser.error(
+            "--hidden-dim and --num-heads must be positive and, with "
+            "--decoder transformer, --hidden-dim divisible by --num-heads. "
+            "Received: "
+            f"--hidden-dim {args.hidden_dim} --num-heads {args.num_heads}"
+        )
     if args.decoder == "transformer" and args.lambdas != "0":
         parser.error(
             "lambda (the doubly stochastic regularizer) belongs to "
