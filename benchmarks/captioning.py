@@ -29,8 +29,9 @@ It saves the attention overlay of a few held-out images (the last model
 trained) to `--figure`.
 
 `--decoder transformer` trains a `TransformerCaptioner` instead
-(`--num-layers` decoder layers of `--num-heads` heads, no region encoder,
-so each region keeps its own features); its attention is the last
+(`--num-layers` decoder layers of `--num-heads` heads and width
+`--hidden-dim`, no region encoder, so each region keeps its own
+features); its attention is the last
 layer's cross-attention averaged over the heads, and lambda does not
 apply (give `--lambdas 0`). `--schedule cosine` warms the learning rate
 up over the first epoch and decays it to zero by the last (the session 9
