@@ -23,7 +23,9 @@ prints for each, on held-out images decoded greedily:
   centre lies inside that shape's box (`keras_seq.datasets.
   attention_localization`); the share of such nouns, and how many nouns
   named no shape of the image;
-- the mean of the gating scalar beta_t, and the training time.
+- the mean of the gating scalar beta_t, and the training time;
+- the words generated against the references' and the first
+  `--show-errors` wrong captions.
 
 It saves the attention overlay of a few held-out images (the last model
 trained) to `--figure`.
@@ -128,6 +130,13 @@ def parse_args():
         "--num-heads", type=int, default=1, help="Transformer attention heads"
     )
     parser.add_argument(
+        "--show-errors",
+        type=int,
+        default=10,
+        help="print this many wrong held-out captions next to their "
+        "references (0: none)",
+    )
+    parser.add_argument(
         "--hidden-dim",
         type=int,
         default=64,
@@ -147,6 +156,10 @@ def parse_args():
             "--decoder transformer, --hidden-dim divisible by --num-heads. "
             "Received: "
             f"--hidden-dim {args.hidden_dim} --num-heads {args.num_heads}"
+        )
+    if args.show_errors < 0:
+        parser.error(
+            f"--show-errors must be 0 or more. Received: {args.show_errors}"
         )
     if args.decoder == "transformer" and args.lambdas != "0":
         parser.error(
@@ -242,9 +255,25 @@ def evaluate(model, test):
         **localization,
         "mean_gate": float(gates[real].mean()),
         "words": words,
+        "hypotheses": hypotheses,
         "alignments": alignments,
         "gates": gates,
     }
+
+
+def print_errors(hypotheses, references, limit):
+    """The number of words generated against the references', and the
+    first `limit` wrong captions: what BLEU counts beyond exact match."""
+    generated = sum(len(h.split()) for h in hypotheses)
+    expected = sum(len(r.split()) for r in references)
+    wrong = [(h, r) for h, r in zip(hypotheses, references) if h != r]
+    print(
+        f"  words generated / in the references: {generated} / {expected} "
+        f"({generated / max(expected, 1):.3f}); {len(wrong)} wrong captions"
+        + (f", the first {min(limit, len(wrong))}:" if limit and wrong else "")
+    )
+    for hypothesis, reference in wrong[:limit]:
+        print(f"    '{hypothesis}' for '{reference}'")
 
 
 def main():
@@ -323,6 +352,7 @@ def main():
             f"training {seconds:.0f} s",
             flush=True,
         )
+        print_errors(result["hypotheses"], test["captions"], args.show_errors)
     print()
     print(
         "| lambda | exact match | BLEU | localization | nouns scored "
