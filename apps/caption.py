@@ -44,16 +44,12 @@ def read_images(paths):
     """The bytes of each image file, every one checked first (the
     conversions and checks of `keras_seq.datasets.decode_image`), so a bad
     file is named instead of failing inside the SavedModel."""
-    import os
-
     from keras_seq.datasets import decode_image
+    from keras_seq.datasets import read_image_file
 
     images = []
     for path in paths:
-        if not os.path.isfile(path):
-            raise ValueError(f"Image file not found. Received: path={path!r}")
-        with open(path, "rb") as file:
-            images.append(file.read())
+        images.append(read_image_file(path))
         # Raises a ValueError naming the file (the size is irrelevant).
         decode_image(images[-1], (8, 8), name=repr(path))
     return images

@@ -18,6 +18,7 @@ from keras_seq.datasets.image_captions import load_flickr8k
 from keras_seq.datasets.image_captions import load_image
 from keras_seq.datasets.image_captions import read_coco_captions
 from keras_seq.datasets.image_captions import read_flickr8k_captions
+from keras_seq.datasets.image_captions import read_image_file
 from keras_seq.datasets.multi30k import MULTI30K_URL
 from keras_seq.datasets.multi30k import load_multi30k
 from keras_seq.datasets.multi30k import multi30k_file
@@ -55,6 +56,7 @@ __all__ = [
     "load_coco_captions",
     "load_flickr8k",
     "load_image",
+    "read_image_file",
     "read_coco_captions",
     "read_flickr8k_captions",
 ]

@@ -198,13 +198,25 @@ def decode_image_tensor(encoded, image_size):
     return tf.clip_by_value(image, 0.0, 1.0)
 
 
+def read_image_file(path, received=None):
+    """The bytes of the image file `path`; a missing file or a folder is a
+    `ValueError` naming it (`received`: how the error shows the path)."""
+    path = os.fspath(path)
+    received = received or f"path={path!r}"
+    if os.path.isdir(path):
+        raise ValueError(
+            f"Expected an image file, got a folder. Received: {received}"
+        )
+    if not os.path.isfile(path):
+        raise ValueError(f"Image file not found. Received: {received}")
+    with open(path, "rb") as file:
+        return file.read()
+
+
 def load_image(path, image_size, max_pixels=None):
     """Reads and decodes one image file; see `decode_image`."""
     path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise ValueError(f"Image file not found. Received: path={path!r}")
-    with open(path, "rb") as file:
-        data = file.read()
+    data = read_image_file(path)
     return decode_image(data, image_size, name=path, max_pixels=max_pixels)
 
 

@@ -304,12 +304,10 @@ class Captioner(keras.Model):
         def encoded(item, i):
             if isinstance(item, (str, os.PathLike)):
                 path = os.fspath(item)
-                if not os.path.isfile(path):
-                    raise ValueError(
-                        f"Image file not found. Received: images[{i}]={path!r}"
-                    )
-                with open(path, "rb") as file:
-                    data, name = file.read(), repr(path)
+                data = image_captions.read_image_file(
+                    path, received=f"images[{i}]={path!r}"
+                )
+                name = repr(path)
             else:
                 data, name = bytes(item), f"images[{i}]"
             # Checks (empty, undecodable, too large) with clear errors

@@ -155,6 +155,7 @@ def test_model_dir_runs_the_exported_captioner(saved, tmp_path):
     for argv, message in [
         ([str(empty)], f"Image {str(empty)!r} is empty (0 bytes)"),
         (["missing.png"], "Image file not found"),
+        ([str(saved["folder"])], "Expected an image file, got a folder"),
         (["--strategy", "beam", saved["images"][0]], "need --model"),
     ]:
         result = _run("caption", "--model-dir", model_dir, *argv)

@@ -129,6 +129,8 @@ def test_bad_images_raise_value_errors_naming_the_file(tmp_path):
         load_image(big, (8, 8), max_pixels=1000)
     with pytest.raises(ValueError, match="Received: path="):
         load_image(tmp_path / "missing.png", (8, 8))
+    with pytest.raises(ValueError, match="got a folder. Received: path="):
+        load_image(tmp_path, (8, 8))
     with pytest.raises(ValueError, match="Received: image_size"):
         load_image(big, (8, 0))
 

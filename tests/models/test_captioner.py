@@ -190,6 +190,9 @@ def test_bad_inputs_raise_value_errors_naming_them(model, images, tmp_path):
     missing = str(tmp_path / "missing.png")
     with pytest.raises(ValueError, match="not found.*missing.png"):
         captioner.caption(missing)
+    folder = r"got a folder. Received: images\[1\]"
+    with pytest.raises(ValueError, match=folder):
+        captioner.caption([good, tmp_path])
     bad = images[:2].copy()
     bad[1, 0, 0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
