@@ -56,7 +56,7 @@ __all__ = [
     "load_coco_captions",
     "load_flickr8k",
     "load_image",
-    "read_image_file",
     "read_coco_captions",
     "read_flickr8k_captions",
+    "read_image_file",
 ]
