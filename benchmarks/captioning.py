@@ -130,18 +130,18 @@ def parse_args():
         "--num-heads", type=int, default=1, help="Transformer attention heads"
     )
     parser.add_argument(
-        "--show-errors",
-        type=int,
-        default=10,
-        help="print this many wrong held-out captions next to their "
-        "references (0: none)",
-    )
-    parser.add_argument(
         "--hidden-dim",
         type=int,
         default=64,
         help="the decoder's width: the Transformer's d (feed-forward 2d) "
         "or the LSTM's units",
+    )
+    parser.add_argument(
+        "--show-errors",
+        type=int,
+        default=10,
+        help="print this many wrong held-out captions next to their "
+        "references (0: none)",
     )
     args = parser.parse_args()
     if args.init_seed is None:
