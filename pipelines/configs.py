@@ -180,6 +180,13 @@ class ModelConfig:
         label_smoothing: epsilon of label smoothing (Szegedy et al. 2016).
         bucket_boundaries: source+target lengths at which batches are
             split into length buckets (less padding), or None.
+        batch_tokens: None, or with `bucket_boundaries` the batch size in
+            tokens: a batch of bucket i holds `min(batch_size,
+            batch_tokens // width_i)` pairs, `width_i` being the bucket's
+            longest source+target length (`boundaries[i] - 1`, the last
+            bucket `max_source_length + max_target_length`), so batches
+            of short sentences hold more of them (fairseq's
+            `--max-tokens`). `batch_size` stays the most pairs per batch.
         best_checkpoint_examples: eval pairs translated (greedy) after
             every epoch to keep the weights of the epoch with the best
             BLEU; 0 keeps the last epoch's weights.
@@ -215,6 +222,7 @@ class ModelConfig:
     warmup_steps: int = 0
     label_smoothing: float = 0.0
     bucket_boundaries: tuple | None = None
+    batch_tokens: int | None = None
     best_checkpoint_examples: int = 500
     average_last_epochs: int = 0
     decode_strategy: str = "beam"
@@ -278,6 +286,15 @@ class ModelConfig:
                     "`bucket_boundaries` must be None or strictly increasing "
                     "positive ints. Received: "
                     f"bucket_boundaries={self.bucket_boundaries!r}"
+                )
+        if self.batch_tokens is not None:
+            _check_positive("batch_tokens", self.batch_tokens)
+            if self.bucket_boundaries is None:
+                raise ValueError(
+                    "`batch_tokens` sizes the batches of length buckets: "
+                    "set `bucket_boundaries` too. Received: "
+                    f"batch_tokens={self.batch_tokens!r}, "
+                    "bucket_boundaries=None"
                 )
         if self.mixed_precision not in ("auto", "on", "off"):
             raise ValueError(

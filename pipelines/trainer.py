@@ -173,12 +173,15 @@ def make_dataset(
     Source rows longer than `max_source_length` and targets longer than
     `max_target_length - 1` are cut (BOS/EOS take one position); rows with
     an empty side are dropped. With `bucket_boundaries`, batches hold
-    examples of similar length.
+    examples of similar length (and, with `batch_tokens`, about the same
+    number of tokens).
 
     Returns:
         `tf.data.Dataset` of `({"source_ids", "target_in"}, target_out)`,
         int32 tensors `(batch_size, length)`.
     """
+    from keras_seq.datasets.seq2seq_dataset import bucket_batch_sizes
+
     source_tokenizer, target_tokenizer = tokenizers
     spec = {
         configs.SOURCE_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
@@ -225,8 +228,12 @@ def make_dataset(
         dataset = dataset.bucket_by_sequence_length(
             lambda x, y: tf.shape(x["source_ids"])[0] + tf.shape(y)[0],
             bucket_boundaries=boundaries,
-            bucket_batch_sizes=[model_config.batch_size]
-            * (len(boundaries) + 1),
+            bucket_batch_sizes=bucket_batch_sizes(
+                boundaries,
+                max_source + max_target,
+                model_config.batch_size,
+                model_config.batch_tokens,
+            ),
             padded_shapes=shapes,
         )
     else:

@@ -62,6 +62,7 @@ def make_seq2seq_dataset(
     bucket_boundaries=None,
     pad_to_bucket_boundary=False,
     drop_remainder=False,
+    batch_tokens=None,
 ):
     """Builds `({"source_ids", "target_in"}, target_out)` batches.
 
@@ -101,6 +102,14 @@ def make_seq2seq_dataset(
             `len(bucket_boundaries) + 1` shapes occur (few XLA
             compilations).
         drop_remainder: drop the last incomplete batch (of each bucket).
+        batch_tokens: with `bucket_boundaries`, size batches in tokens:
+            a batch of bucket i holds `min(batch_size, batch_tokens //
+            width_i)` pairs, `width_i` being the bucket's longest length
+            (`boundaries[i] - 1`; the last bucket: the larger of the two
+            maximum lengths), so short sentences come in larger batches
+            (`bucket_batch_sizes`). `batch_size` stays the most pairs per
+            batch: raise it too. Must be at least that larger maximum
+            length.
 
     Returns:
         `tf.data.Dataset` of
@@ -114,6 +123,12 @@ def make_seq2seq_dataset(
     max_target_length = check_int(
         "max_target_length", max_target_length, minimum=2
     )
+    if batch_tokens is not None and bucket_boundaries is None:
+        raise ValueError(
+            "`batch_tokens` sizes the batches of length buckets: pass "
+            "`bucket_boundaries` too. Received: bucket_boundaries=None, "
+            f"batch_tokens={batch_tokens!r}"
+        )
     if bucket_boundaries is not None:
         bucket_boundaries = [int(b) for b in bucket_boundaries]
         if (
@@ -128,6 +143,12 @@ def make_seq2seq_dataset(
                 "increasing list of positive ints. Received: "
                 f"bucket_boundaries={bucket_boundaries!r}"
             )
+        batch_sizes = bucket_batch_sizes(
+            bucket_boundaries,
+            max(max_source_length, max_target_length),
+            batch_size,
+            batch_tokens,
+        )
     pairs = list(pairs)
     for i, pair in enumerate(pairs):
         if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -214,7 +235,7 @@ def make_seq2seq_dataset(
         dataset = dataset.bucket_by_sequence_length(
             _example_length,
             bucket_boundaries=bucket_boundaries,
-            bucket_batch_sizes=[batch_size] * (len(bucket_boundaries) + 1),
+            bucket_batch_sizes=batch_sizes,
             padding_values=0,
             drop_remainder=drop_remainder,
         )
@@ -222,12 +243,46 @@ def make_seq2seq_dataset(
         dataset = _bucket_to_boundaries(
             dataset,
             bucket_boundaries,
-            batch_size,
+            batch_sizes,
             max_source_length,
             max_target_length,
             drop_remainder,
         )
     return dataset.prefetch(tf.data.AUTOTUNE)
+
+
+def bucket_batch_sizes(bucket_boundaries, longest, batch_size, batch_tokens):
+    """Pairs per batch of each length bucket.
+
+    Bucket i holds bucketing lengths in `[boundaries[i-1], boundaries[i])`,
+    so its rows are at most `width_i = boundaries[i] - 1` long (the last
+    bucket: `longest`). Without `batch_tokens` every bucket batches
+    `batch_size` pairs; with it, `min(batch_size, batch_tokens //
+    width_i)`: batches of short sentences hold more of them, so that every
+    batch carries about the same number of tokens (fairseq's
+    `--max-tokens`, with `batch_size` as its `--batch-size`).
+
+    Args:
+        bucket_boundaries: strictly increasing positive ints.
+        longest: the longest bucketing length (width of the last bucket).
+        batch_size: int >= 1, the most pairs per batch.
+        batch_tokens: None, or int >= `longest`: the most bucketing-length
+            positions (rows x width) per batch.
+
+    Returns:
+        list of `len(bucket_boundaries) + 1` ints.
+    """
+    batch_size = check_int("batch_size", batch_size)
+    widths = [b - 1 for b in bucket_boundaries] + [longest]
+    if batch_tokens is None:
+        return [batch_size] * len(widths)
+    batch_tokens = check_int("batch_tokens", batch_tokens)
+    if batch_tokens < longest:
+        raise ValueError(
+            "`batch_tokens` must hold at least one pair of the longest "
+            f"length ({longest}). Received: batch_tokens={batch_tokens}"
+        )
+    return [max(1, min(batch_size, batch_tokens // w)) for w in widths]
 
 
 def _example_length(features, _):
@@ -241,16 +296,18 @@ def _example_length(features, _):
 def _bucket_to_boundaries(
     dataset,
     boundaries,
-    batch_size,
+    batch_sizes,
     max_source_length,
     max_target_length,
     drop_remainder,
 ):
-    """Groups examples by length bucket and pads to the bucket's width."""
+    """Groups examples by length bucket and pads to the bucket's width;
+    bucket i batches `batch_sizes[i]` examples."""
     longest = max(max_source_length, max_target_length)
     widths = [b - 1 for b in boundaries] + [longest]
     boundaries_t = tf.constant(boundaries, tf.int32)
     widths_t = tf.constant(widths, tf.int64)
+    sizes_t = tf.constant(batch_sizes, tf.int64)
 
     def bucket_of(features, target_out):
         length = _example_length(features, target_out)
@@ -264,7 +321,7 @@ def _bucket_to_boundaries(
         source_width = tf.minimum(width, max_source_length)
         target_width = tf.minimum(width, max_target_length)
         return window.padded_batch(
-            batch_size,
+            sizes_t[bucket],
             padded_shapes=(
                 {
                     "source_ids": tf.reshape(source_width, [1]),
@@ -277,5 +334,7 @@ def _bucket_to_boundaries(
         )
 
     return dataset.group_by_window(
-        key_func=bucket_of, reduce_func=batch_bucket, window_size=batch_size
+        key_func=bucket_of,
+        reduce_func=batch_bucket,
+        window_size_func=lambda bucket: sizes_t[bucket],
     )

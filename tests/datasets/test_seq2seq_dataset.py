@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from keras_seq.datasets import make_seq2seq_dataset
+from keras_seq.datasets.seq2seq_dataset import bucket_batch_sizes
 from keras_seq.text import BOS_ID
 from keras_seq.text import EOS_ID
 from keras_seq.text import WordTokenizer
@@ -177,3 +178,66 @@ def test_bucketing_pads_to_bucket_boundary(tokenizers):
         assert len(set(buckets.tolist())) == 1
         rows += source.shape[0]
     assert rows == 16
+
+
+@pytest.mark.parametrize("pad_to_bucket_boundary", [False, True])
+def test_batch_tokens_sizes_each_buckets_batches(
+    tokenizers, pad_to_bucket_boundary
+):
+    source_tok, target_tok = tokenizers
+    pairs = PAIRS[:4] * 6
+    dataset = make_seq2seq_dataset(
+        pairs, source_tok, target_tok, batch_size=100,
+        max_source_length=20, max_target_length=20, shuffle=False,
+        bucket_boundaries=[6, 9], batch_tokens=20,
+        pad_to_bucket_boundary=pad_to_bucket_boundary,
+    )  # fmt: skip
+    # Independently: each pair's bucketing length (the longer of the
+    # source and of BOS + target), its bucket, and the batches that a
+    # budget of 20 tokens gives widths 5, 8 and 20: 4, 2 and 1 pairs.
+    per_bucket_size = {0: 4, 1: 2, 2: 1}
+    counts = {0: 0, 1: 0, 2: 0}
+    for source, target in pairs:
+        length = max(
+            len(_expected_ids(source_tok, source)),
+            len(_expected_ids(target_tok, target)) + 1,
+        )
+        counts[int(length >= 6) + int(length >= 9)] += 1
+    expected = []
+    for bucket, n in counts.items():
+        size = per_bucket_size[bucket]
+        expected += [(bucket, size)] * (n // size)
+        expected += [(bucket, n % size)] if n % size else []
+    seen = []
+    for features, _ in dataset:
+        source = features["source_ids"].numpy()
+        target_in = features["target_in"].numpy()
+        lengths = np.maximum((source != 0).sum(1), (target_in != 0).sum(1))
+        buckets = (lengths >= 6).astype(int) + (lengths >= 9).astype(int)
+        assert len(set(buckets.tolist())) == 1
+        seen.append((int(buckets[0]), source.shape[0]))
+    assert sorted(seen) == sorted(expected)
+
+
+def test_bucket_batch_sizes():
+    # Widths 7, 15 and 40 (the last bucket: the longest length).
+    assert bucket_batch_sizes([8, 16], 40, 1000, None) == [1000] * 3
+    assert bucket_batch_sizes([8, 16], 40, 1000, 120) == [17, 8, 3]
+    assert bucket_batch_sizes([8, 16], 40, 10, 120) == [10, 8, 3]
+    with pytest.raises(ValueError, match="longest length \\(40\\)"):
+        bucket_batch_sizes([8, 16], 40, 10, 39)
+    with pytest.raises(ValueError, match="batch_tokens=0"):
+        bucket_batch_sizes([8, 16], 40, 10, 0)
+
+
+def test_batch_tokens_needs_buckets(tokenizers):
+    source_tok, target_tok = tokenizers
+    with pytest.raises(ValueError, match="pass `bucket_boundaries` too"):
+        make_seq2seq_dataset(
+            PAIRS, source_tok, target_tok, 2, 5, 5, batch_tokens=64
+        )
+    with pytest.raises(ValueError, match="batch_tokens=4"):
+        make_seq2seq_dataset(
+            PAIRS, source_tok, target_tok, 2, 5, 5, bucket_boundaries=[3],
+            batch_tokens=4,
+        )  # fmt: skip
