@@ -4,6 +4,8 @@ Usage (from the repository root):
 
     TF_CPP_MIN_LOG_LEVEL=2 nice -n 5 .venv/bin/python \
         benchmarks/transformer_speed.py > benchmarks/logs/transformer_speed.log
+    TF_CPP_MIN_LOG_LEVEL=2 .venv/bin/python benchmarks/transformer_speed.py \
+        --data multi30k --steps 20 --repeats 5 --train-jit 0
 
 In one process, on the same synthetic batches:
 
@@ -26,6 +28,25 @@ In one process, on the same synthetic batches:
 3. `keras_seq.layers.MultiHeadAttention` forward time with
    `use_fused=True` (`keras.ops.dot_product_attention`) and
    `use_fused=False` (the explicit formula), eager graph and XLA.
+
+`--data multi30k` replaces the synthetic batches of 1. by real ones: the
+Multi30k En-De training pairs (`--data-dir`, default ../shared/data/
+multi30k) tokenized by cased SentencePiece models of `--vocabulary-size`
+pieces per side (the pipeline preset's tokenization), batched two ways:
+
+- `buckets`: `keras_seq.datasets.make_seq2seq_dataset` with the preset's
+  length buckets (`--bucket-boundaries`) and batch size: keras-seq's
+  training input;
+- `padded`: shuffled batches of the same size padded to their longest
+  sentence (`tf.data` `padded_batch`), the straightforward input of a
+  model built from keras-hub layers.
+
+Each model trains on each batching (`--steps` batches drawn at random from
+one epoch of it, the same ones every run), alternately, `--repeats` times;
+tokens/s counts real (non-padding) source and target tokens only, so the
+padding a batching carries costs it speed. The table separates the two
+sources of a difference: the models on the same batches, and the
+batchings with the same model. Part 2 and 3 are skipped.
 """
 
 import argparse
@@ -48,6 +69,10 @@ from keras import ops  # noqa: E402
 
 from keras_seq.metrics import MaskedSparseCategoricalCrossentropy  # noqa: E402
 from keras_seq.models import TransformerSeq2Seq  # noqa: E402
+
+# The Multi30k preset's length limits (keras_seq_pipelines.configs).
+MULTI30K_MAX_SOURCE = 64
+MULTI30K_MAX_TARGET = 72
 
 
 def keras_hub_seq2seq(args):
@@ -98,8 +123,12 @@ def ours(args, dropout=None):
         num_heads=args.num_heads,
         intermediate_dim=args.intermediate_dim,
         dropout=args.dropout if dropout is None else dropout,
-        max_source_length=max(args.length, args.decode_length + 1),
-        max_target_length=max(args.length, args.decode_length + 1),
+        max_source_length=max(
+            args.length, args.decode_length + 1, MULTI30K_MAX_SOURCE
+        ),
+        max_target_length=max(
+            args.length, args.decode_length + 1, MULTI30K_MAX_TARGET
+        ),
     )
 
 
@@ -116,6 +145,134 @@ def synthetic_batch(args, rng):
     target_in = np.where(target_out != 0, target_in, 0)
     x = {"source_ids": source.astype("int32"), "target_in": target_in}
     return x, target_out.astype("int32")
+
+
+def padding_fraction(batches):
+    """Share of the source and target positions that are padding."""
+    real = sum(
+        int((x["source_ids"] != 0).sum() + (y != 0).sum()) for x, y in batches
+    )
+    total = sum(x["source_ids"].size + y.size for x, y in batches)
+    return 1.0 - real / total
+
+
+def trim_to_longest(batch):
+    """A batch padded to fixed lengths, cut to its longest sentence."""
+    x, y = batch
+    source_width = max(1, int((x["source_ids"] != 0).sum(1).max()))
+    target_width = max(1, int((y != 0).sum(1).max()))
+    x = {
+        "source_ids": x["source_ids"][:, :source_width],
+        "target_in": x["target_in"][:, :target_width],
+    }
+    return x, y[:, :target_width]
+
+
+def multi30k_batchings(args, rng):
+    """`--steps` Multi30k training batches of each batching (module doc),
+    with the padding share of a whole epoch of each."""
+    from keras_seq.datasets import load_multi30k
+    from keras_seq.datasets import make_seq2seq_dataset
+    from keras_seq.text import SentencePieceTokenizer
+
+    data_dir = args.data_dir or os.path.join(
+        REPO_ROOT, "..", "shared", "data", "multi30k"
+    )
+    pairs = load_multi30k("train", data_dir=data_dir)
+    tokenizers = [
+        SentencePieceTokenizer.from_corpus(
+            [pair[side] for pair in pairs],
+            vocabulary_size=args.vocabulary_size,
+            exact_size=False,
+        )
+        for side in (0, 1)
+    ]
+    common = {
+        "batch_size": args.batch_size,
+        "max_source_length": MULTI30K_MAX_SOURCE,
+        "max_target_length": MULTI30K_MAX_TARGET,
+        "seed": 0,
+    }
+    datasets = {
+        "buckets": make_seq2seq_dataset(
+            pairs,
+            *tokenizers,
+            bucket_boundaries=args.bucket_boundaries,
+            **common,
+        ),
+        "padded": make_seq2seq_dataset(pairs, *tokenizers, **common),
+    }
+    batchings, padding = {}, {}
+    for name, dataset in datasets.items():
+        epoch = [
+            ({k: v.numpy() for k, v in x.items()}, y.numpy())
+            for x, y in dataset
+        ]
+        if name == "padded":
+            epoch = [trim_to_longest(batch) for batch in epoch]
+        padding[name] = padding_fraction(epoch)
+        chosen = rng.choice(len(epoch), size=args.steps, replace=False)
+        batchings[name] = [epoch[i] for i in chosen]
+        print(
+            f"{name}: {len(epoch)} batches per epoch, padding "
+            f"{padding[name]:.1%} of the epoch's positions, "
+            f"{padding_fraction(batchings[name]):.1%} of the "
+            f"{args.steps} timed batches",
+            flush=True,
+        )
+    return batchings, padding
+
+
+RATIOS = {
+    # name: (numerator, denominator), "model_batching"
+    "ratio_recipes": ("keras_seq_buckets", "keras_hub_padded"),
+    "ratio_models_on_buckets": ("keras_seq_buckets", "keras_hub_buckets"),
+    "ratio_models_on_padded": ("keras_seq_padded", "keras_hub_padded"),
+    "ratio_buckets_over_padded_keras_hub": (
+        "keras_hub_buckets",
+        "keras_hub_padded",
+    ),
+}
+
+
+def throughput_ratios(results, suffix):
+    """The ratios of RATIOS between medians named `..._{a}{suffix}`."""
+
+    def median(name):
+        return results[f"train_tokens_per_s_{name}{suffix}"]
+
+    return {
+        key + suffix: round(median(a) / median(b), 3)
+        for key, (a, b) in RATIOS.items()
+    }
+
+
+def compare_on_multi30k(args, rng):
+    """Part 1 on real batches: every model on every batching."""
+    batchings, padding = multi30k_batchings(args, rng)
+    models = {"keras_seq": ours(args), "keras_hub": keras_hub_seq2seq(args)}
+    results = {f"padding_{k}": round(v, 4) for k, v in padding.items()}
+    for name, model in models.items():
+        model(batchings["buckets"][0][0])
+        print(f"{name}: {model.count_params():,} parameters", flush=True)
+    for jit in [bool(int(j)) for j in args.train_jit.split(",")]:
+        for model in models.values():
+            compile_for_training(model, batchings["buckets"], jit)
+            for batches in batchings.values():
+                for x, y in batches:  # trace every shape once
+                    model.train_on_batch(x, y)
+        runs = {(m, b): [] for m in models for b in batchings}
+        for _ in range(args.repeats):
+            for m, b in runs:
+                runs[m, b].append(
+                    train_throughput(models[m], batchings[b], args.steps)
+                )
+        for (m, b), values in runs.items():
+            key = f"train_tokens_per_s_{m}_{b}_jit{int(jit)}"
+            results[key] = round(float(np.median(values)), 1)
+            print(key, [round(v, 1) for v in values], flush=True)
+        results.update(throughput_ratios(results, f"_jit{int(jit)}"))
+    return results
 
 
 def compile_for_training(model, batches, jit):
@@ -236,6 +393,20 @@ def main():
     )
     parser.add_argument("--only-attention", action="store_true")
     parser.add_argument(
+        "--data",
+        choices=("synthetic", "multi30k"),
+        default="synthetic",
+        help="training batches: synthetic (lengths uniform in "
+        "[length/2, length]) or Multi30k, bucketed and padded (module doc)",
+    )
+    parser.add_argument("--data-dir", default=None)
+    parser.add_argument(
+        "--bucket-boundaries",
+        type=lambda text: [int(b) for b in text.split(",")],
+        default=[16, 24, 32, 40, 56],
+        help="length buckets of the `buckets` batching (the preset's)",
+    )
+    parser.add_argument(
         "--dtype-policy",
         default="float32",
         choices=("float32", "mixed_bfloat16", "mixed_float16"),
@@ -250,6 +421,10 @@ def main():
     results = {}
     if args.only_attention:
         print("results", json.dumps(attention_paths(args, rng)), flush=True)
+        return
+    if args.data == "multi30k":
+        results = compare_on_multi30k(args, rng)
+        print("results", json.dumps(results), flush=True)
         return
 
     if not args.skip_training:
