@@ -35,7 +35,8 @@ fi
 export VIRTUAL_ENV="$PWD/$VENV"
 # The shared pins (keras 3.15.1, numpy 1.26.4, ml-dtypes 0.3.2, pytest...)
 # come from the same constraints file as the TensorFlow environment.
-COMMON=(keras numpy ml-dtypes pytest pytest-timeout sacrebleu matplotlib tqdm)
+COMMON=(keras numpy ml-dtypes pytest pytest-timeout pytest-xdist sacrebleu
+    matplotlib tqdm)
 if [ "$BACKEND" = jax ]; then
     $UV pip install --python "$VENV/bin/python" --quiet \
         -c requirements/constraints.txt "jax[cpu]==0.4.34" "${COMMON[@]}"

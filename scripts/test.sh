@@ -9,10 +9,15 @@ bash scripts/bootstrap.sh
 export TF_CPP_MIN_LOG_LEVEL=2
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
+# Tests run in KERAS_SEQ_TEST_WORKERS processes (pytest-xdist; default one
+# per CPU core, "0" for a single process), each test file in one process so
+# a file's module-scoped fixtures are built once.
+export KERAS_SEQ_TEST_WORKERS=${KERAS_SEQ_TEST_WORKERS-auto}
 # Lint and format (ruff.toml), then every test.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/python -m pytest -m "slow or e2e or not (slow or e2e)" -ra "$@" \
+.venv/bin/python -m pytest -m "slow or e2e or not (slow or e2e)" -ra \
+    -n "$KERAS_SEQ_TEST_WORKERS" --dist loadfile "$@" \
     | tee "$LOGS/tensorflow.log"
 
 # The backend-independent tests on JAX and on torch (KERAS_SEQ_BACKENDS,

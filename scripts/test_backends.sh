@@ -36,6 +36,7 @@ for backend in "${BACKENDS[@]}"; do
 --xla_llvm_disable_expensive_passes=true" \
         KERAS_BACKEND=$backend OMP_NUM_THREADS=1 TORCH_COMPILE_DISABLE=1 \
         ".venv-$backend/bin/python" -m pytest -m backend_independent -ra \
+        -n "${KERAS_SEQ_TEST_WORKERS-auto}" --dist loadfile \
         "${PATHS[@]}" | tee "$LOGS/$backend.log" || status=1
     echo "$(($(date +%s) - start))" >"$LOGS/$backend.seconds"
 done
