@@ -211,6 +211,11 @@ def multi30k_batchings(args, rng):
         if name == "padded":
             epoch = [trim_to_longest(batch) for batch in epoch]
         padding[name] = padding_fraction(epoch)
+        if args.steps > len(epoch):
+            raise SystemExit(
+                f"--steps must be at most the {len(epoch)} batches of an "
+                f"epoch. Received: {args.steps}"
+            )
         chosen = rng.choice(len(epoch), size=args.steps, replace=False)
         batchings[name] = [epoch[i] for i in chosen]
         print(
@@ -370,6 +375,20 @@ def timed(fn, *a):
     return time.perf_counter() - start, result
 
 
+def bucket_boundaries(text):
+    """`--bucket-boundaries`: strictly increasing positive ints, "16,24"."""
+    try:
+        values = [int(b) for b in text.split(",")]
+    except ValueError:
+        values = []
+    if not values or values[0] < 1 or values != sorted(set(values)):
+        raise argparse.ArgumentTypeError(
+            f"expected strictly increasing positive ints such as 16,24,32. "
+            f"Received: {text!r}"
+        )
+    return values
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--hidden-dim", type=int, default=256)
@@ -402,7 +421,7 @@ def main():
     parser.add_argument("--data-dir", default=None)
     parser.add_argument(
         "--bucket-boundaries",
-        type=lambda text: [int(b) for b in text.split(",")],
+        type=bucket_boundaries,
         default=[16, 24, 32, 40, 56],
         help="length buckets of the `buckets` batching (the preset's)",
     )
