@@ -79,6 +79,13 @@ def add_arguments(parser):
     )
     run.add_argument("--epochs", type=int)
     run.add_argument("--batch-size", type=int)
+    run.add_argument(
+        "--batch-tokens",
+        type=int,
+        help="size the length buckets' batches in tokens (fairseq's "
+        "--max-tokens; --batch-size stays the most pairs per batch); needs "
+        "a preset with length buckets (multi30k)",
+    )
     run.add_argument("--train-steps", type=int, help="steps per epoch cap")
     run.add_argument("--bleu-threshold", type=float)
     run.add_argument(
@@ -197,6 +204,7 @@ def _configs(args):
         for k, v in (
             ("epochs", args.epochs),
             ("batch_size", args.batch_size),
+            ("batch_tokens", args.batch_tokens),
         )
         if v is not None
     }
@@ -206,7 +214,13 @@ def _configs(args):
         dataset_config = dataclasses.replace(
             dataset_config, bleu_threshold=args.bleu_threshold
         )
-    return dataset_config, dataclasses.replace(model_config, **model_changes)
+    model_config = dataclasses.replace(model_config, **model_changes)
+    if model_config.batch_tokens is not None:
+        from keras_seq_pipelines import trainer
+
+        # Before the run, not when its Trainer starts.
+        trainer.batch_sizes_per_bucket(dataset_config, model_config)
+    return dataset_config, model_config
 
 
 def write_data(args, output_dir):

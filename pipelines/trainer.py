@@ -160,6 +160,21 @@ def build_tokenizers(dataset_config, tf_transform_output, train_files):
     return source, target
 
 
+def batch_sizes_per_bucket(dataset_config, model_config):
+    """Pairs per batch of each of `make_dataset`'s length buckets, whose
+    key is the source + target length (at most `max_source_length +
+    max_target_length`); raises ValueError if `batch_tokens` cannot hold
+    one pair of that length (the command line checks it before a run)."""
+    from keras_seq.datasets.seq2seq_dataset import bucket_batch_sizes
+
+    return bucket_batch_sizes(
+        list(model_config.bucket_boundaries),
+        dataset_config.max_source_length + dataset_config.max_target_length,
+        model_config.batch_size,
+        model_config.batch_tokens,
+    )
+
+
 def make_dataset(
     file_patterns,
     tokenizers,
@@ -180,8 +195,6 @@ def make_dataset(
         `tf.data.Dataset` of `({"source_ids", "target_in"}, target_out)`,
         int32 tensors `(batch_size, length)`.
     """
-    from keras_seq.datasets.seq2seq_dataset import bucket_batch_sizes
-
     source_tokenizer, target_tokenizer = tokenizers
     spec = {
         configs.SOURCE_TEXT_KEY: tf.io.FixedLenFeature([], tf.string),
@@ -228,11 +241,8 @@ def make_dataset(
         dataset = dataset.bucket_by_sequence_length(
             lambda x, y: tf.shape(x["source_ids"])[0] + tf.shape(y)[0],
             bucket_boundaries=boundaries,
-            bucket_batch_sizes=bucket_batch_sizes(
-                boundaries,
-                max_source + max_target,
-                model_config.batch_size,
-                model_config.batch_tokens,
+            bucket_batch_sizes=batch_sizes_per_bucket(
+                dataset_config, model_config
             ),
             padded_shapes=shapes,
         )

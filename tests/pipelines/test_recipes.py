@@ -52,6 +52,23 @@ def test_pipeline_command_line_picks_the_recipe():
         + ["--epochs", "3"]
     )
     assert pipeline_cli._configs(args)[1].epochs == 3
+    args = parser.parse_args(
+        ["run", "--dataset", "multi30k", "--batch-size", "512"]
+        + ["--batch-tokens", "2048"]
+    )
+    _, model_config = pipeline_cli._configs(args)
+    assert (model_config.batch_size, model_config.batch_tokens) == (512, 2048)
+    args = parser.parse_args(
+        ["run", "--dataset", "dates"] + ["--batch-tokens", "2048"]
+    )
+    with pytest.raises(ValueError, match="set `bucket_boundaries` too"):
+        pipeline_cli._configs(args)
+    # multi30k: a pair is at most 64 + 72 tokens long.
+    args = parser.parse_args(
+        ["run", "--dataset", "multi30k", "--batch-tokens", "135"]
+    )
+    with pytest.raises(ValueError, match="longest length \\(136\\)"):
+        pipeline_cli._configs(args)
 
 
 @pytest.mark.parametrize(
