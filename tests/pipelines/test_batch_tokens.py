@@ -2,12 +2,11 @@
 (fairseq's `--max-tokens`), on Multi30k pairs."""
 
 import dataclasses
-import gzip
 import math
-import os
 
 import numpy as np
 import pytest
+from multi30k_files import write_train_pairs
 
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import trainer
@@ -15,20 +14,12 @@ from keras_seq_pipelines import trainer
 BOUNDARIES = (16, 24, 32, 40, 56)
 
 
-def _read(path, n):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [next(f).rstrip("\n") for _ in range(n)]
-
-
 def _bucket(lengths):
     return np.searchsorted(np.array(BOUNDARIES), lengths, side="right")
 
 
 def test_batches_hold_at_most_batch_tokens(tmp_path, multi30k_dir):
-    english = _read(os.path.join(multi30k_dir, "train.en.gz"), 300)
-    german = _read(os.path.join(multi30k_dir, "train.de.gz"), 300)
-    path = str(tmp_path / "train.gz")
-    trainer.write_texts(path, list(zip(english, german)))
+    path, english, german = write_train_pairs(multi30k_dir, tmp_path, 300)
     dataset_config, model_config = configs.preset("multi30k")
     dataset_config = dataclasses.replace(dataset_config, vocabulary_size=600)
     model_config = dataclasses.replace(

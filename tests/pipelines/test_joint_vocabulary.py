@@ -2,18 +2,12 @@
 (the tokenizers a Transformer with `share_embeddings=True` needs)."""
 
 import dataclasses
-import gzip
-import os
 
 import pytest
+from multi30k_files import write_train_pairs
 
 from keras_seq_pipelines import configs
 from keras_seq_pipelines import trainer
-
-
-def _read(path, n):
-    with gzip.open(path, "rt", encoding="utf-8") as f:
-        return [next(f).rstrip("\n") for _ in range(n)]
 
 
 def _vocabulary(tokenizer):
@@ -21,10 +15,7 @@ def _vocabulary(tokenizer):
 
 
 def test_joint_model_holds_pieces_of_both_languages(tmp_path, multi30k_dir):
-    english = _read(os.path.join(multi30k_dir, "train.en.gz"), 400)
-    german = _read(os.path.join(multi30k_dir, "train.de.gz"), 400)
-    path = str(tmp_path / "train.gz")
-    trainer.write_texts(path, list(zip(english, german)))
+    path, english, german = write_train_pairs(multi30k_dir, tmp_path, 400)
     dataset_config, _ = configs.preset("multi30k")
     dataset_config = dataclasses.replace(dataset_config, vocabulary_size=600)
     separate = trainer.build_tokenizers(dataset_config, None, path)
