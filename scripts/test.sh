@@ -10,9 +10,11 @@ export TF_CPP_MIN_LOG_LEVEL=2
 LOGS=$(mktemp -d)
 trap 'rm -rf "$LOGS"' EXIT
 # Tests run in KERAS_SEQ_TEST_WORKERS processes (pytest-xdist; default one
-# per CPU core, "0" for a single process), each test file in one process so
-# a file's module-scoped fixtures are built once.
-export KERAS_SEQ_TEST_WORKERS=${KERAS_SEQ_TEST_WORKERS-auto}
+# per CPU core, at most 4 so the TensorFlow processes fit in memory; "0" for
+# a single process), each test file in one process so a file's
+# module-scoped fixtures are built once.
+CORES=$(nproc 2>/dev/null || echo 1)
+export KERAS_SEQ_TEST_WORKERS=${KERAS_SEQ_TEST_WORKERS-$((CORES < 4 ? CORES : 4))}
 # Lint and format (ruff.toml), then every test.
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

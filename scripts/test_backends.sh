@@ -19,6 +19,10 @@ trap 'rm -rf "$LOGS"' EXIT
 # The paths listed there ("-" lines name tests the marker leaves out).
 mapfile -t PATHS < <(sed 's/#.*//; /^[[:space:]]*$/d; /^-/d' \
     tests/backend_independent.txt)
+# pytest processes: KERAS_SEQ_TEST_WORKERS as in scripts/test.sh (default
+# one per CPU core, at most 4; "0" for one process).
+CORES=$(nproc 2>/dev/null || echo 1)
+WORKERS=${KERAS_SEQ_TEST_WORKERS-$((CORES < 4 ? CORES : 4))}
 status=0
 for backend in "${BACKENDS[@]}"; do
     start=$(date +%s)
@@ -36,7 +40,7 @@ for backend in "${BACKENDS[@]}"; do
 --xla_llvm_disable_expensive_passes=true" \
         KERAS_BACKEND=$backend OMP_NUM_THREADS=1 TORCH_COMPILE_DISABLE=1 \
         ".venv-$backend/bin/python" -m pytest -m backend_independent -ra \
-        -n "${KERAS_SEQ_TEST_WORKERS-auto}" --dist loadfile \
+        -n "$WORKERS" --dist loadfile \
         "${PATHS[@]}" | tee "$LOGS/$backend.log" || status=1
     echo "$(($(date +%s) - start))" >"$LOGS/$backend.seconds"
 done
