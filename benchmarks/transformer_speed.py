@@ -38,8 +38,9 @@ pieces per side (the pipeline preset's tokenization), batched two ways:
   length buckets (`--bucket-boundaries`) and batch size: keras-seq's
   training input;
 - `padded`: shuffled batches of the same size padded to their longest
-  sentence (`tf.data` `padded_batch`), the straightforward input of a
-  model built from keras-hub layers.
+  sentence (`make_seq2seq_dataset` without buckets, each batch then cut
+  to its longest sentence), the straightforward input of a model built
+  from keras-hub layers.
 
 Each model trains on each batching (`--steps` batches drawn at random from
 one epoch of it, the same ones every run), alternately, `--repeats` times;
@@ -69,10 +70,12 @@ from keras import ops  # noqa: E402
 
 from keras_seq.metrics import MaskedSparseCategoricalCrossentropy  # noqa: E402
 from keras_seq.models import TransformerSeq2Seq  # noqa: E402
+from keras_seq_pipelines import configs  # noqa: E402
 
-# The Multi30k preset's length limits (keras_seq_pipelines.configs).
-MULTI30K_MAX_SOURCE = 64
-MULTI30K_MAX_TARGET = 72
+# The pipeline's Multi30k preset: its length limits and length buckets.
+MULTI30K_DATA, MULTI30K_MODEL = configs.preset("multi30k")
+MULTI30K_MAX_SOURCE = MULTI30K_DATA.max_source_length
+MULTI30K_MAX_TARGET = MULTI30K_DATA.max_target_length
 
 
 def keras_hub_seq2seq(args):
@@ -422,7 +425,7 @@ def main():
     parser.add_argument(
         "--bucket-boundaries",
         type=bucket_boundaries,
-        default=[16, 24, 32, 40, 56],
+        default=list(MULTI30K_MODEL.bucket_boundaries),
         help="length buckets of the `buckets` batching (the preset's)",
     )
     parser.add_argument(
