@@ -5,11 +5,15 @@ printed: Keras' per-epoch lines (`455/455 - 322s - ...`, verbose=2) and
 the best-checkpoint callback's `epoch N: validation BLEU B (greedy, ...)`
 lines, and plots each log's curve, BLEU against the cumulative training
 time of the epochs (the validation decoding between epochs is not
-counted). Prints the points it plotted.
+counted) or, with `--x epoch`, against the epoch (which does not depend
+on what else ran on the machine). Prints the points it plotted.
 
     .venv/bin/python benchmarks/learning_curve.py \\
         --log "Transformer=benchmarks/logs/pipeline_multi30k.log" \\
         --output benchmarks/figures/multi30k_learning_curve.png
+
+With `--x epoch`, `--values "LABEL=B1,B2,..."` adds a curve given as its
+per-epoch BLEU (a run whose log is gone, from its table in RESULTS.md).
 """
 
 import argparse
@@ -20,7 +24,7 @@ BLEU_LINE = re.compile(r"^epoch (\d+): validation BLEU ([0-9.]+)")
 
 
 def read_curve(path):
-    """`[(training minutes, BLEU)]`, one point per finished epoch."""
+    """`[(epoch, training minutes, BLEU)]`, one point per finished epoch."""
     seconds, bleu = [], {}
     with open(path, "rb") as file:
         for raw in file:
@@ -36,7 +40,7 @@ def read_curve(path):
     for epoch, epoch_seconds in enumerate(seconds, 1):
         total += epoch_seconds
         if epoch in bleu:
-            points.append((total / 60, bleu[epoch]))
+            points.append((epoch, total / 60, bleu[epoch]))
     if not points:
         raise ValueError(
             "No epoch with both a Keras epoch line and a validation BLEU "
@@ -45,17 +49,47 @@ def read_curve(path):
     return points
 
 
+def parse_values(item):
+    """`(label, [(epoch, None, BLEU)])` from `LABEL=B1,B2,...`."""
+    label, sep, text = item.rpartition("=")
+    try:
+        bleus = [float(value) for value in text.split(",")]
+    except ValueError:
+        bleus = None
+    if not sep or not label or not bleus:
+        raise SystemExit(
+            "--values wants LABEL=B1,B2,... (BLEU after epochs 1, 2, ...). "
+            f"Received: {item!r}"
+        )
+    return label, [(e, None, b) for e, b in enumerate(bleus, 1)]
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--log",
         action="append",
-        required=True,
+        default=[],
         help="LABEL=PATH of a training log (repeatable)",
     )
+    parser.add_argument(
+        "--values",
+        action="append",
+        default=[],
+        help="LABEL=B1,B2,... BLEU after each epoch (repeatable; --x epoch)",
+    )
+    parser.add_argument("--x", choices=("minutes", "epoch"), default="minutes")
     parser.add_argument("--output", required=True)
     parser.add_argument("--title", default="Multi30k En->De validation")
     args = parser.parse_args()
+    if not args.log and not args.values:
+        parser.error("give at least one --log (or --values with --x epoch)")
+    if args.values and args.x != "epoch":
+        parser.error("--values has no minutes: use it with --x epoch")
+    curves = [parse_values(item) for item in args.values]
+    for item in args.log:
+        label, _, path = item.rpartition("=")
+        curves.append((label or path, read_curve(path)))
 
     import matplotlib
 
@@ -63,19 +97,21 @@ def main():
     import matplotlib.pyplot as plt
 
     figure, axes = plt.subplots(figsize=(6.4, 4.0))
-    for item in args.log:
-        label, _, path = item.rpartition("=")
-        points = read_curve(path)
-        print(label or path)
-        for minutes, bleu in points:
-            print(f"  {minutes:7.1f} min  BLEU {bleu:6.2f}")
+    column = 1 if args.x == "minutes" else 0
+    for label, points in curves:
+        print(label)
+        for epoch, minutes, bleu in points:
+            when = "" if minutes is None else f"  {minutes:7.1f} min"
+            print(f"  epoch {epoch:3d}{when}  BLEU {bleu:6.2f}")
         axes.plot(
-            [m for m, _ in points],
-            [b for _, b in points],
+            [point[column] for point in points],
+            [point[2] for point in points],
             marker="o",
-            label=label or path,
+            label=label,
         )
-    axes.set_xlabel("training minutes (2 CPU cores)")
+    axes.set_xlabel(
+        "training minutes (2 CPU cores)" if args.x == "minutes" else "epoch"
+    )
     axes.set_ylabel(
         "validation BLEU (greedy, cased sacreBLEU)\n"
         "(the sentences the log scored)"
