@@ -16,10 +16,14 @@ from keras_seq.layers.attention_ops import masked_softmax
 def project(inputs, dense):
     """`inputs @ kernel` of a bias-free score `Dense` sublayer, in float32.
 
-    One einsum instead of calling the `Dense` on 3-D inputs inside the
-    decoder's loop: the TF backend computes that with `tensordot`, whose
-    gradient has a run-time transpose permutation that XLA cannot compile
-    inside a `while` loop (training with `jit_compile=True` would fail).
+    A 2-D matmul over the flattened leading axes instead of calling the
+    `Dense` (or `ops.matmul`) on 3-D inputs: for those the TF backend uses
+    `tensordot`, whose gradient has a run-time transpose permutation that
+    XLA cannot compile inside a `while` loop (training with
+    `jit_compile=True` would fail); and an `einsum` there made the training
+    step of the scores projecting inside the decoder loop (`W_q q_t` of
+    Bahdanau, `W_p q_t` of local-p) 1.6-1.8x slower
+    (benchmarks/RESULTS.md, "RNN training speed").
 
     Every use is inside a score (`W_a h_s`, `W_q q_t`, `W_p q_t`), which is
     computed in float32 whatever the compute dtype: at activations of std
@@ -28,11 +32,11 @@ def project(inputs, dense):
     """
     inputs = ops.cast(inputs, "float32")
     kernel = ops.cast(dense.kernel, "float32")
-    # Subscripts spelled out for the input's rank: with an ellipsis, the
-    # TF backend's einsum made RNN training with the "general" score ~4x
-    # slower (benchmarks/RESULTS.md, "RNN training speed").
-    axes = "abcdefgh"[: len(inputs.shape) - 1]
-    return ops.einsum(f"{axes}i,io->{axes}o", inputs, kernel)
+    if len(inputs.shape) == 2:
+        return ops.matmul(inputs, kernel)
+    leading = ops.shape(inputs)[:-1]
+    flat = ops.reshape(inputs, (-1, inputs.shape[-1]))
+    return ops.reshape(ops.matmul(flat, kernel), (*leading, kernel.shape[-1]))
 
 
 def additive_score(query_part, value_part, score_kernel):
