@@ -65,16 +65,26 @@ def multi30k_size():
 
 
 def build(name, size, args):
-    """A compiled model and its random `(x, y)`."""
+    """A compiled, traced model and `--steps` random `(inputs, targets)`
+    batches."""
     kwargs, (source_vocab, target_vocab), _ = size
     rng = np.random.default_rng(0)
-    n = args.batch_size * args.steps
-    x = {
-        "source_ids": rng.integers(4, source_vocab, (n, args.source_length)),
-        "target_in": rng.integers(4, target_vocab, (n, args.target_length)),
-    }
-    x = {k: v.astype("int32") for k, v in x.items()}
-    y = rng.integers(4, target_vocab, (n, args.target_length))
+
+    def ids(vocabulary_size, length):
+        return rng.integers(
+            4, vocabulary_size, (args.batch_size, length), dtype="int32"
+        )
+
+    batches = [
+        (
+            {
+                "source_ids": ids(source_vocab, args.source_length),
+                "target_in": ids(target_vocab, args.target_length),
+            },
+            ids(target_vocab, args.target_length),
+        )
+        for _ in range(args.steps)
+    ]
     model = RNNSeq2Seq(
         source_vocabulary_size=source_vocab,
         target_vocabulary_size=target_vocab,
@@ -88,13 +98,6 @@ def build(name, size, args):
         optimizer=keras.optimizers.Adam(1e-3),
         loss=MaskedSparseCategoricalCrossentropy(),
     )
-    batches = [
-        (
-            {k: v[i : i + args.batch_size] for k, v in x.items()},
-            y[i : i + args.batch_size].astype("int32"),
-        )
-        for i in range(0, n, args.batch_size)
-    ]
     for inputs, targets in batches[:2]:  # traces the training step
         model.train_on_batch(inputs, targets)
     return model, batches
@@ -131,6 +134,9 @@ def main():
         )
     for name in ("batch_size", "steps", "repeats"):
         if getattr(args, name) < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    for name in ("source_length", "target_length"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     size = DEMO if args.size == "demo" else multi30k_size()
     args.source_length = args.source_length or size[2][0]
