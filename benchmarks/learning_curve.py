@@ -4,9 +4,11 @@ Reads the log a pipeline run (or a benchmark using the pipeline's Trainer)
 printed: Keras' per-epoch lines (`455/455 - 322s - ...`, verbose=2) and
 the best-checkpoint callback's `epoch N: validation BLEU B (greedy, ...)`
 lines, and plots each log's curve, BLEU against the cumulative training
-time of the epochs (the validation decoding between epochs is not
-counted) or, with `--x epoch`, against the epoch (which does not depend
-on what else ran on the machine). Prints the points it plotted.
+time of the epochs (Keras' epoch time, which includes the validation
+loss and the callback's greedy decoding, since its progress bar is the
+last callback to end the epoch) or, with `--x epoch`, against the
+epoch (which does not depend on what else ran on the machine). Prints
+the points it plotted.
 
     .venv/bin/python benchmarks/learning_curve.py \\
         --log "Transformer=benchmarks/logs/pipeline_multi30k.log" \\
@@ -110,7 +112,9 @@ def main():
             label=label,
         )
     axes.set_xlabel(
-        "training minutes (2 CPU cores)" if args.x == "minutes" else "epoch"
+        "minutes of epochs, validation included (2 CPU cores)"
+        if args.x == "minutes"
+        else "epoch"
     )
     axes.set_ylabel(
         "validation BLEU (greedy, cased sacreBLEU)\n"
