@@ -29,7 +29,7 @@ table in RESULTS.md are made:
 A shorter ablation: `--set epochs=6` with the change, read epoch for
 epoch against the preset's per-epoch greedy BLEU (its learning rate is a
 function of the step, so the first epochs of a short run are those of
-the full one).
+the full one, up to run-to-run noise: RESULTS.md, session 14).
 
 Not a CI test (about 100 minutes of training on 2 CPU cores).
 """
