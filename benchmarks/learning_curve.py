@@ -91,7 +91,10 @@ def main():
     curves = [parse_values(item) for item in args.values]
     for item in args.log:
         label, _, path = item.rpartition("=")
-        curves.append((label or path, read_curve(path)))
+        try:
+            curves.append((label or path, read_curve(path)))
+        except (OSError, ValueError) as error:  # missing log, no epochs
+            raise SystemExit(f"--log {item!r}: {error}") from None
 
     import matplotlib
 

@@ -132,11 +132,15 @@ def main():
             f"--attentions must be among {', '.join(ATTENTIONS)}. "
             f"Received: {unknown}"
         )
-    for name in ("batch_size", "steps", "repeats"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name.replace('_', '-')} must be at least 1")
-    for name in ("source_length", "target_length"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
+    for name in (
+        "batch_size",
+        "steps",
+        "repeats",
+        "source_length",  # None: the size's own length
+        "target_length",
+    ):
+        value = getattr(args, name)
+        if value is not None and value < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
     size = DEMO if args.size == "demo" else multi30k_size()
     args.source_length = args.source_length or size[2][0]
