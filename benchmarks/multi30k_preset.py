@@ -76,7 +76,7 @@ def parse_overrides(items, dataset_config, model_config):
             ),
         )
     except (TypeError, ValueError) as e:  # unknown field or bad value
-        raise SystemExit(f"--set: {e}. Received: {items!r}") from None
+        raise SystemExit(f"--set {' '.join(items)}: {e}") from None
 
 
 def score(hypotheses, references):
